@@ -1,0 +1,69 @@
+"""The shared plugin context: parsed flags, logging, definitions and the way to NATS, built once per command."""
+import sys
+import traceback
+
+from .errors import ToolError
+
+
+class PluginContext:
+    def __init__(self, args, stdout=None, stderr=None):
+        self.args = args
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.verbosity = getattr(args, "verbose", 0) or 0
+        # What a command has changed so far, printed if it is interrupted.
+        self.done = []
+
+    # -- messages -------------------------------------------------------------------------------
+    def log(self, message, level=1):
+        """Diagnostics for -v (level 1) and -vv (level 2); always on stderr."""
+        if self.verbosity >= level:
+            print(f"[jetstream] {message}", file=self.stderr, flush=True)
+
+    def warn(self, message):
+        print(f"warning: {message}", file=self.stderr, flush=True)
+
+    def echo(self, text=""):
+        print(text, file=self.stdout, flush=True)
+
+    def report(self, exc, unexpected=False):
+        if self.verbosity >= 2 or (unexpected and self.verbosity >= 1):
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=self.stderr)
+        message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+        lines = message.splitlines() or [type(exc).__name__]
+        for line in lines:
+            print(f"error: {line}", file=self.stderr, flush=True)
+
+    def report_interrupt(self):
+        print("interrupted", file=self.stderr, flush=True)
+        if self.done:
+            print("done before the interrupt: " + ", ".join(self.done), file=self.stderr, flush=True)
+        else:
+            print("nothing was changed", file=self.stderr, flush=True)
+
+    # -- definitions ----------------------------------------------------------------------------
+    def definition_paths(self):
+        return self.args.filename or ["streams.d"]
+
+    def load_specs(self, required=True):
+        """Load and validate streams.d. With required=False a missing default folder gives None
+        (ls/diff annotate with it when present)."""
+        from .spec import load_specs
+        import os
+
+        paths = self.definition_paths()
+        if not required and not self.args.filename and not os.path.exists(paths[0]):
+            return None
+        return load_specs(paths, warn=self.warn)
+
+    # -- the way to NATS ------------------------------------------------------------------------
+    def jetstream(self):
+        """Async context manager yielding a connected `jetstream.JetStream`."""
+        from .connect import open_jetstream
+
+        return open_jetstream(self)
+
+    def run(self, coroutine):
+        import asyncio
+
+        return asyncio.run(coroutine)
