@@ -78,8 +78,9 @@ def add_common_arguments(parser, suppress):
                       help="client certificate for NATS TLS (env NATS_CERT)")
     nats.add_argument("--tls-key", metavar="FILE", default=default(env_default("NATS_KEY")),
                       help="client key for NATS TLS (env NATS_KEY)")
-    nats.add_argument("--timeout", metavar="DURATION", default=default(env_default("NATS_TIMEOUT") or "5s"),
-                      help="connect and per-request timeout (default 5s, env NATS_TIMEOUT)")
+    nats.add_argument("--timeout", metavar="DURATION", default=default(env_default("NATS_TIMEOUT")),
+                      help="connect and per-request timeout (default 5s, env NATS_TIMEOUT); "
+                           "for `wait`, the whole wait (default 60s)")
 
     kube = parser.add_argument_group("Kubernetes")
     kube.add_argument("-n", "--namespace", default=default(None),

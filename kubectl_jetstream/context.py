@@ -48,20 +48,22 @@ class PluginContext:
     def load_specs(self, required=True):
         """Load and validate streams.d. With required=False a missing default folder gives None
         (ls/diff annotate with it when present)."""
-        from .spec import load_specs
         import os
 
         paths = self.definition_paths()
         if not required and not self.args.filename and not os.path.exists(paths[0]):
             return None
+        from .spec import load_specs
+
         return load_specs(paths, warn=self.warn)
 
     # -- the way to NATS ------------------------------------------------------------------------
-    def jetstream(self):
-        """Async context manager yielding a connected `jetstream.JetStream`."""
+    def jetstream(self, timeout=None):
+        """Async context manager yielding a connected `jetstream.JetStream` (timeout in seconds overrides
+        --timeout)."""
         from .connect import open_jetstream
 
-        return open_jetstream(self)
+        return open_jetstream(self, timeout)
 
     def run(self, coroutine):
         import asyncio

@@ -1,0 +1,65 @@
+"""init: create or update streams and consumers so the server matches streams.d (never deletes without --prune)."""
+from ..confirm import add_guard_arguments
+from ..output import add_output_argument
+from .common import add_stream_names, select_specs, stream_names
+
+
+def add_arguments(parser):
+    add_stream_names(parser)
+    parser.add_argument("--prune", action="store_true",
+                        help="also delete streams no file defines, and durable consumers of managed streams "
+                             "that their file does not list (asks first)")
+    parser.add_argument("--wait", metavar="DURATION", default=None,
+                        help="first wait up to DURATION for NATS and JetStream to be ready (like `wait`)")
+    add_guard_arguments(parser)
+    add_output_argument(parser)
+
+
+def run(ctx, args):
+    specs = select_specs(ctx.load_specs(), stream_names(args))
+    if args.prune and stream_names(args):
+        from ..errors import UsageError
+
+        raise UsageError("--prune works on the whole streams.d; do not name streams with it")
+    return ctx.run(_init(ctx, args, specs))
+
+
+async def _init(ctx, args, specs):
+    from ..plan import plan
+    from .report import print_plan, plan_exit_status
+
+    if args.wait:
+        from .wait import wait_until_ready
+
+        await wait_until_ready(ctx, args.wait)
+    async with ctx.jetstream() as js:
+        server = await js.snapshot()
+        actions = plan(specs, server, prune=args.prune)
+        deletes = [a for a in actions if a.action == "delete"]
+        applying = not args.dry_run
+        if deletes and applying:
+            applying = _confirm_prune(ctx, args, deletes, server)
+        if applying:
+            from ..apply import apply_actions
+
+            # Without confirmation the deletions stay in the plan but are not applied.
+            runnable = actions if args.prune and applying else [a for a in actions if a.action != "delete"]
+            await apply_actions(ctx, js, runnable)
+        ctx.log(f"{js.writes} write requests sent")
+    print_plan(ctx, actions, dry_run=args.dry_run)
+    return plan_exit_status(actions)
+
+
+def _confirm_prune(ctx, args, deletes, server):
+    from ..confirm import confirm
+    from .report import describe_streams
+
+    streams = [a.stream for a in deletes if a.consumer is None]
+    consumers = [f"{a.stream}/{a.consumer}" for a in deletes if a.consumer]
+    ctx.stderr.write("--prune will delete:\n")
+    describe_streams(ctx, streams, server, out=ctx.stderr)
+    for name in consumers:
+        ctx.stderr.write(f"  consumer {name}\n")
+    what = f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)"
+    return confirm(ctx, what)
+

@@ -1,0 +1,111 @@
+"""ls: every stream on the server (all pages), natscli's columns, and which are unmanaged or missing."""
+from datetime import datetime, timezone
+
+from ..output import dump, join_subjects, table
+from ..units import human_age, human_bytes, human_count, format_duration, format_size
+
+
+def add_arguments(parser):
+    parser.add_argument("-o", "--output", choices=("json", "yaml", "name", "wide"), default=None,
+                        help="output format: json|yaml|name|wide (default: a table)")
+
+
+def run(ctx, args):
+    specs = ctx.load_specs(required=False)
+    return ctx.run(_ls(ctx, args, specs))
+
+
+async def _ls(ctx, args, specs):
+    async with ctx.jetstream() as js:
+        infos = await js.list_streams()
+    infos.sort(key=lambda i: i["config"]["name"])
+    defined = {s.name: s for s in specs or []}
+    on_server = {i["config"]["name"] for i in infos}
+    missing = [name for name in defined if name not in on_server]
+
+    def status(name):
+        if specs is None:
+            return ""
+        return "" if name in defined else "unmanaged"
+
+    fmt = args.output
+    if fmt == "name":
+        for info in infos:
+            ctx.echo(f"stream/{info['config']['name']}")
+    elif fmt in ("json", "yaml"):
+        items = []
+        for info in infos:
+            item = {"name": info["config"]["name"], **info}
+            if specs is not None:
+                item["managed"] = item["name"] in defined
+            items.append(item)
+        for name in missing:
+            items.append({"name": name, "managed": True, "missing": True, "config": defined[name].config})
+        dump(ctx, items, fmt)
+    else:
+        rows = [row(info, status(info["config"]["name"]), wide=fmt == "wide") for info in infos]
+        rows += [missing_row(defined[name], wide=fmt == "wide") for name in missing]
+        headers = ["name", "subjects", "storage", "replicas", "messages", "bytes", "consumers", "last message"]
+        if fmt == "wide":
+            headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
+        if specs is not None:
+            headers.append("status")
+        else:
+            rows = [r[:-1] for r in rows]
+        if rows:
+            table(ctx, headers, rows)
+        else:
+            ctx.stderr.write("No streams found.\n")
+    return 0
+
+
+def row(info, status, wide=False):
+    config, state = info["config"], info.get("state") or {}
+    cells = [config["name"], join_subjects(config.get("subjects")), config.get("storage", ""),
+             str(config.get("num_replicas", 1)), human_count(state.get("messages")),
+             human_bytes(state.get("bytes")), str(state.get("consumer_count", 0)), last_message_age(state)]
+    if wide:
+        cells += [config.get("retention", ""), format_duration(config.get("max_age", 0)) if config.get("max_age") else "unlimited",
+                  limit(config.get("max_msgs")), limit(format_size(config.get("max_bytes", -1))),
+                  *cluster_cells(info)]
+    return cells + [status]
+
+
+def missing_row(spec, wide=False):
+    config = spec.config
+    cells = [spec.name, join_subjects(config.get("subjects") or [spec.name]), config.get("storage", "file"),
+             str(config.get("num_replicas", 1)), "-", "-", "-", "-"]
+    if wide:
+        cells += ["-"] * 6
+    return cells + ["missing (defined, not on server)"]
+
+
+def limit(value):
+    return "unlimited" if value in (None, -1, 0) else str(value)
+
+
+def cluster_cells(info):
+    cluster = info.get("cluster") or {}
+    leader = cluster.get("leader", "")
+    replicas = cluster.get("replicas") or []
+    total = 1 + len(replicas)
+    healthy = 1 if leader else 0
+    healthy += sum(1 for r in replicas if r.get("current") and not r.get("offline"))
+    return [leader or "-", f"{healthy}/{total}"]
+
+
+def last_message_age(state):
+    ts = state.get("last_ts")
+    if not state.get("messages") or not ts or ts.startswith("0001-"):
+        return "never"
+    return human_age((datetime.now(timezone.utc) - parse_ts(ts)).total_seconds())
+
+
+def parse_ts(ts):
+    """RFC 3339 with nanoseconds (Go) -> aware datetime (Python parses at most microseconds)."""
+    ts = ts.replace("Z", "+00:00")
+    if "." in ts:
+        head, rest = ts.split(".", 1)
+        frac, tz = rest[:-6], rest[-6:]
+        ts = f"{head}.{frac[:6].ljust(6, '0')}{tz}"
+    return datetime.fromisoformat(ts)

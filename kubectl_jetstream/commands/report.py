@@ -1,0 +1,74 @@
+"""How plans and their outcomes are shown: a table, or one record per action in json/yaml."""
+from ..errors import ExitStatus
+from ..output import dump, table
+from ..units import human_bytes, human_count
+
+
+def action_record(action):
+    record = {
+        "stream": action.stream,
+        "consumer": action.consumer,
+        "action": action.action,
+        "changes": [{"field": c.field, "from": c.old, "to": c.new} for c in action.changes],
+    }
+    if getattr(action, "result", None):
+        record["result"] = action.result
+    if getattr(action, "error", None):
+        record["error"] = action.error
+    if action.reason:
+        record["reason"] = action.reason
+    return record
+
+
+def action_cell(action):
+    result = getattr(action, "result", None)
+    if result == "failed":
+        return f"{action.action} (failed)"
+    return action.action
+
+
+def print_plan(ctx, actions, dry_run=False):
+    fmt = ctx.args.output
+    if fmt:
+        dump(ctx, [action_record(a) for a in actions], fmt)
+    else:
+        rows = [[a.stream, a.consumer or "", action_cell(a), "; ".join(str(c) for c in a.changes)]
+                for a in actions]
+        table(ctx, ["stream", "consumer", "action", "changes"], rows)
+        ctx.echo(summary(actions, dry_run))
+    for a in actions:
+        if a.action == "replace":
+            ctx.stderr.write(f"{label(a)}: {a.reason or 'cannot be changed in place'}; "
+                             f"run `kubectl jetstream recreate {a.stream}` (deletes its messages)\n")
+        if getattr(a, "error", None):
+            ctx.stderr.write(f"error: {label(a)}: {a.action} failed: {a.error}\n")
+
+
+def label(action):
+    return f"{action.stream}/{action.consumer}" if action.consumer else action.stream
+
+
+def summary(actions, dry_run):
+    counts = {}
+    for a in actions:
+        counts[a.action] = counts.get(a.action, 0) + 1
+    streams = sum(1 for a in actions if a.consumer is None)
+    parts = [f"{n} {kind}" for kind, n in counts.items()]
+    prefix = "dry run, nothing changed: " if dry_run else ""
+    return f"{prefix}{streams} stream(s) planned" + (": " + ", ".join(parts) if parts else "")
+
+
+def plan_exit_status(actions):
+    if any(a.action == "replace" or getattr(a, "result", None) == "failed" for a in actions):
+        return ExitStatus.PARTIAL
+    return ExitStatus.OK
+
+
+def describe_streams(ctx, names, server, out=None):
+    """One line per stream with its message count and bytes, before a destructive action."""
+    out = out or ctx.stderr
+    for name in names:
+        state = (server.get(name) or {}).get("state") or {}
+        out.write(f"  stream {name}: {human_count(state.get('messages'))} messages, "
+                  f"{human_bytes(state.get('bytes'))}, {state.get('consumer_count', 0)} consumer(s)\n")
+    out.flush()

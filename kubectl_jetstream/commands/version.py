@@ -1,0 +1,51 @@
+"""version: the plugin's version; with a reachable server also the NATS server version and JetStream API level.
+
+Like `kubectl version --client`, `--client` never contacts anything. Without --nats-url and without any
+Kubernetes configuration the plugin version alone is printed, without importing nats or kubernetes.
+"""
+import os
+
+from .. import __version__
+from ..output import add_output_argument, dump
+
+
+def add_arguments(parser):
+    parser.add_argument("--client", action="store_true", help="print the plugin version only; contact nothing")
+    add_output_argument(parser)
+
+
+def kubernetes_configured(args):
+    if args.kubeconfig or args.context or args.namespace or args.service:
+        return True
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return True
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    paths = paths or [os.path.expanduser("~/.kube/config")]
+    return any(os.path.isfile(p) and os.path.getsize(p) > 0 for p in paths)
+
+
+def run(ctx, args):
+    info = {"plugin": {"version": f"v{__version__}"}}
+    if not args.client and (args.nats_url or kubernetes_configured(args)):
+        from ..errors import ToolError
+
+        try:
+            info["server"] = ctx.run(_server_info(ctx))
+        except ToolError as exc:
+            ctx.warn(f"server version unavailable: {exc}")
+    if args.output:
+        dump(ctx, info, args.output)
+        return 0
+    ctx.echo(f"Plugin Version: v{__version__}")
+    server = info.get("server")
+    if server:
+        ctx.echo(f"NATS Server Version: {server['version']}")
+        ctx.echo(f"JetStream API Level: {server['api_level']}")
+    return 0
+
+
+async def _server_info(ctx):
+    async with ctx.jetstream() as js:
+        account = await js.check_jetstream()
+        return {"version": js.server_version, "api_level": (account.get("api") or {}).get("level"),
+                "via": ctx.args.nats_url and "direct" or "kubernetes"}

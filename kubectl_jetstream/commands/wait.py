@@ -1,0 +1,50 @@
+"""wait: block until the NATS Service has a ready pod, the server accepts connections and JetStream answers.
+
+Replaces `until nats server check jetstream; do sleep 1; done`. Retries with backoff; at the deadline exits 3
+saying which step never became ready.
+"""
+import asyncio
+import time
+
+from ..connect import timeout_seconds
+from ..errors import ToolError, Unreachable, UsageError
+
+ATTEMPT_TIMEOUT = 5.0
+
+
+def add_arguments(parser):
+    """For `wait`, the shared --timeout flag is the whole wait (default 60s); each attempt gets at most 5s."""
+
+
+def run(ctx, args):
+    ctx.run(wait_until_ready(ctx, args.timeout or "60s", announce=True))
+    return 0
+
+
+async def wait_until_ready(ctx, duration, announce=False):
+    limit = timeout_seconds(duration, "--wait" if ctx.args.command == "init" else "--timeout")
+    deadline = time.monotonic() + limit
+    if not ctx.args.nats_url:
+        from ..kube import wait_for_ready_pod
+
+        await asyncio.get_running_loop().run_in_executor(None, wait_for_ready_pod, ctx, deadline)
+        ctx.log("the NATS Service has a ready pod")
+    delay, last = 0.1, None
+    while True:
+        try:
+            attempt = min(ATTEMPT_TIMEOUT, max(deadline - time.monotonic(), 0.1))
+            async with ctx.jetstream(timeout=attempt) as js:
+                await js.check_jetstream()
+            if announce:
+                ctx.echo("NATS is ready: JetStream answers")
+            return
+        except UsageError:
+            raise
+        except ToolError as exc:
+            last = exc
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Unreachable(f"NATS/JetStream not ready after {duration}: {last}")
+        ctx.log(f"not ready yet ({last}); retrying in {delay:.1f}s")
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, 2.0)
