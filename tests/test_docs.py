@@ -1,0 +1,66 @@
+"""The README documents every command and every flag (a test in the style of sqlite-utils')."""
+import argparse
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from kubectl_jetstream import cli
+
+README = (REPO / "README.md").read_text()
+
+
+def option_strings(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            continue
+        yield from (s for s in action.option_strings if s.startswith("--") or len(s) == 2)
+
+
+def subparsers(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices
+    return {}
+
+
+PARSER = cli.build_parser(prog="kubectl jetstream")
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_command_is_documented(command):
+    assert re.search(rf"`{command}[ `]", README), f"command {command} is not in README.md"
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_flag_is_documented(command):
+    sub = subparsers(PARSER)[command]
+    missing = [flag for flag in option_strings(sub) if f"`{flag}" not in README and f" {flag}" not in README
+               and f", {flag}" not in README]
+    assert not missing, f"{command}: flags missing from README.md: {missing}"
+
+
+def test_every_exit_code_is_documented():
+    from kubectl_jetstream.errors import ExitStatus
+
+    for status in ExitStatus:
+        assert f"| {int(status)} |" in README
+
+
+def test_readme_has_exactly_the_two_setup_commands_and_ci_runs_the_test_one():
+    block = README.split("## Quick start: two commands", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_help_does_not_import_nats_or_kubernetes():
+    code = ("import sys; from kubectl_jetstream import cli\n"
+            "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "cli.main(['version', '--client'])\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('nats', 'kubernetes', 'yaml')]\n"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
