@@ -32,8 +32,7 @@ def print_plan(ctx, actions, dry_run=False):
     if fmt:
         dump(ctx, [action_record(a) for a in actions], fmt)
     else:
-        rows = [[a.stream, a.consumer or "", action_cell(a), "; ".join(str(c) for c in a.changes)]
-                for a in actions]
+        rows = [[a.stream, a.consumer or "", action_cell(a), changes_cell(a)] for a in actions]
         table(ctx, ["stream", "consumer", "action", "changes"], rows)
         ctx.echo(summary(actions, dry_run))
     for a in actions:
@@ -42,6 +41,13 @@ def print_plan(ctx, actions, dry_run=False):
                              f"run `kubectl jetstream recreate {a.stream}` (deletes its messages)\n")
         if getattr(a, "error", None):
             ctx.stderr.write(f"error: {label(a)}: {a.action} failed: {a.error}\n")
+
+
+def changes_cell(action):
+    """The fields that change; a create lists nothing (every field is new; -o yaml shows them)."""
+    if action.action == "create":
+        return ""
+    return "; ".join(str(c) for c in action.changes)
 
 
 def label(action):
