@@ -1,5 +1,6 @@
 """Durations and sizes: the API's integers <-> the strings people write. Pure."""
 import re
+from fractions import Fraction
 
 NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
       "m": 60 * 1_000_000_000, "h": 3600 * 1_000_000_000, "d": 86400 * 1_000_000_000,
@@ -17,6 +18,8 @@ _FORMAT_SIZES = [("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("K
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$")
+# The API carries both as Go int64; anything larger is rejected by the server's JSON decoder.
+INT64_MAX = 2 ** 63 - 1
 
 
 class UnitError(ValueError):
@@ -30,6 +33,8 @@ def parse_duration(value):
     if isinstance(value, int):
         if value < -1:
             raise UnitError(f"duration must not be negative, got {value}")
+        if value > INT64_MAX:
+            raise UnitError(f"duration {value} is too large (over 292 years)")
         return value
     if isinstance(value, float) and value.is_integer():
         return parse_duration(int(value))
@@ -38,15 +43,18 @@ def parse_duration(value):
     text = value.strip().replace(" ", "")
     if re.fullmatch(r"-?\d+", text):
         return parse_duration(int(text))
-    pos, total = 0, 0
+    pos, total = 0, Fraction(0)
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:
             break
-        total += float(match.group(1)) * NS[match.group(2)]
+        # Fraction, not float: 1.1d must be exact nanoseconds, floats drift above 2**53 (~104 days).
+        total += Fraction(match.group(1)) * NS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
         raise UnitError(f"invalid duration {value!r} (use e.g. 500ms, 90s, 30m, 1h, 7d or nanoseconds)")
-    return int(round(total))
+    if total.denominator != 1:
+        raise UnitError(f"invalid duration {value!r}: finer than one nanosecond")
+    return parse_duration(int(total))
 
 
 def format_duration(ns):
@@ -71,6 +79,8 @@ def parse_size(value):
     if isinstance(value, int):
         if value < -1:
             raise UnitError(f"size must be -1 (unlimited) or positive, got {value}")
+        if value > INT64_MAX:
+            raise UnitError(f"size {value} is too large")
         return value
     if isinstance(value, float) and value.is_integer():
         return parse_size(int(value))
@@ -82,7 +92,10 @@ def parse_size(value):
     match = _SIZE.match(text)
     if not match or match.group(2).lower() not in SIZES:
         raise UnitError(f"invalid size {value!r} (use e.g. 512KiB, 10MB, 1GiB or bytes)")
-    return int(float(match.group(1)) * SIZES[match.group(2).lower()])
+    total = Fraction(match.group(1)) * SIZES[match.group(2).lower()]
+    if total.denominator != 1:
+        raise UnitError(f"invalid size {value!r}: not a whole number of bytes")
+    return parse_size(int(total))
 
 
 def format_size(n):

@@ -1,5 +1,3 @@
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -8,9 +6,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from natsserver import NatsServer  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-SHIPPED_STREAMS = REPO / "streams.d"
+# Re-exported for modules written against conftest; new code imports from runner (tests/e2e has its own
+# conftest, so `from conftest import` is ambiguous once both are collected).
+from runner import REPO, SHIPPED_STREAMS, Result, clean_env, run_cli  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -18,36 +16,6 @@ def nats_server():
     """A fresh nats-server with JetStream on a free loopback port and a temp store."""
     with NatsServer() as server:
         yield server
-
-
-class Result:
-    def __init__(self, proc):
-        self.returncode = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    @property
-    def output(self):
-        return self.stdout + self.stderr
-
-    def __repr__(self):
-        return f"<exit {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}>"
-
-
-def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "KUBECONFIG", "KUBERNETES_"))}
-    env["KUBECONFIG"] = os.devnull  # never touch the developer's cluster from a test
-    env.update(extra or {})
-    return env
-
-
-def run_cli(*args, env=None, input=None, cwd=None, timeout=120):
-    """Drive the CLI as a subprocess, as a user would (natscli's test style)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "kubectl_jetstream", *map(str, args)],
-        capture_output=True, text=True, env=clean_env(env), input=input, cwd=cwd or REPO, timeout=timeout,
-    )
-    return Result(proc)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 import probe
-from conftest import SHIPPED_STREAMS, run_cli
+from runner import SHIPPED_STREAMS, run_cli
 
 SHIPPED = {
     "PLANNING_EVENTS": ("planning.>", 30 * 86400, 1_000_000),

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import probe
-from conftest import REPO, clean_env, run_cli
+from runner import REPO, clean_env, run_cli
 
 
 @pytest.fixture

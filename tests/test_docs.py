@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from runner import REPO
 from kubectl_jetstream import cli
 
 README = (REPO / "README.md").read_text()

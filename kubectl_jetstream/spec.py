@@ -1,0 +1,903 @@
+"""streams.d: load, validate and normalize stream definition files. Pure but for reading files.
+
+A file holds one stream in one of three spellings, all normalized to StreamConfig API JSON:
+  native   top-level StreamConfig keys (as `nats stream info --json` shows them) + optional `consumers:`
+  natscli  `nats stream info --json` output (config under `config`) or `nats stream add --output`
+  NACK     a jetstream.nats.io Stream custom resource (camelCase keys under `spec`)
+Every file is checked before anything is returned; all problems are raised together.
+"""
+import datetime
+import difflib
+import errno
+import json
+import os
+import re
+import stat
+import sys
+from dataclasses import dataclass, field
+
+import yaml
+
+from . import schema, units
+from .errors import DefinitionErrors, InvalidDefinition
+from .schema import (BOOL, DURATION, DURATIONS, ENUM, INT, MAP, OBJECT, OBJECTS, SIZE, STRING, STRINGS,
+                     TIME)
+
+MAX_FILE_BYTES = 1024 * 1024
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+NACK_GROUP = "jetstream.nats.io"
+
+# The server stores 0 in these as -1, "unlimited": normalize so plans compare equal.
+_ZERO_IS_UNLIMITED = {"stream": schema.UNLIMITED_STREAM_KEYS, "consumer": schema.UNLIMITED_CONSUMER_KEYS}
+_MIN_AGE_NS = 100_000_000  # the server refuses max_age and duplicate_window under 100ms
+
+
+@dataclass
+class StreamSpec:
+    name: str
+    config: dict
+    consumers: list = field(default_factory=list)
+    path: str = ""
+
+
+def print_to_stderr(message):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_specs(paths, warn=print_to_stderr):
+    """Every stream defined in `paths` (files or folders), validated together; raises DefinitionErrors."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one path, not a list of one-character paths
+    errors = []
+    specs = []
+    for path in _definition_files(paths, errors):
+        doc = _read_document(path, errors)
+        if doc is _UNREADABLE:
+            continue
+        spec, problems = _spec_and_problems(doc, path, warn)
+        errors.extend(problems)
+        if spec is not None:
+            specs.append(spec)
+    errors.extend(_conflicts_between_files(specs))
+    if errors:
+        raise DefinitionErrors(errors)
+    return specs
+
+
+def _definition_files(paths, errors):
+    """The files to read, in order: folders non-recursively and sorted, each real file once."""
+    files, seen = [], set()
+    for path in map(str, paths):
+        problem = _path_problem(path)
+        if problem:
+            errors.append(InvalidDefinition(path, None, problem))
+            continue
+        if os.path.isdir(path):
+            found = _files_in_folder(path, errors)
+        else:
+            found = _explicit_file(path, errors)
+        for file in found:
+            if os.path.realpath(file) not in seen:
+                seen.add(os.path.realpath(file))
+                files.append(file)
+    return files
+
+
+def _path_problem(path):
+    """Why `path` cannot be opened (missing, dangling or looping symlink), or None."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"broken symlink (points to {os.readlink(path)}, which does not exist)"
+        return "no such file or directory"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symlink loop (the link resolves to itself)"
+        return f"cannot read: {err.strerror}"
+    return None
+
+
+def _files_in_folder(folder, errors):
+    files, candidates = [], 0
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as err:
+        errors.append(InvalidDefinition(folder, None, f"cannot list the folder: {err.strerror}"))
+        return []
+    for entry in entries:
+        if entry.startswith(".") or not entry.lower().endswith(DEFINITION_SUFFIXES):
+            continue  # hidden files (editor locks, swap files) and other extensions are not definitions
+        candidates += 1
+        path = os.path.join(folder, entry)
+        problem = _path_problem(path)
+        if problem:
+            errors.append(InvalidDefinition(path, None, problem))
+        elif stat.S_ISREG(os.stat(path).st_mode):
+            files.append(path)
+        elif not os.path.isdir(path):
+            errors.append(InvalidDefinition(path, None, "not a regular file"))
+    if candidates == 0:
+        errors.append(InvalidDefinition(
+            folder, None, "no stream definition files (*.yaml, *.yml, *.json) in this folder"))
+    return files
+
+
+def _explicit_file(path, errors):
+    if not path.lower().endswith(DEFINITION_SUFFIXES):
+        errors.append(InvalidDefinition(path, None, "not a definition file: the name must end in .yaml, .yml or .json"))
+        return []
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        errors.append(InvalidDefinition(path, None, "not a regular file"))
+        return []
+    return [path]
+
+
+_UNREADABLE = object()
+
+
+def _read_document(path, errors):
+    """The one document in `path`, or _UNREADABLE (with the reason added to `errors`)."""
+    def fail(message):
+        errors.append(InvalidDefinition(path, None, message))
+        return _UNREADABLE
+
+    size = os.stat(path).st_size
+    if size > MAX_FILE_BYTES:
+        return fail(f"file is {units.human_bytes(size)}; definition files are limited to 1 MiB")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # a file may grow between stat and read
+    except OSError as err:
+        return fail(f"cannot read: {err.strerror}")
+    if len(data) > MAX_FILE_BYTES:
+        return fail("file is over 1 MiB; definition files are limited to 1 MiB")
+    if b"\0" in data:
+        return fail("binary file (contains NUL bytes), not YAML or JSON")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        return fail(f"not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}); binary file?")
+    try:
+        docs = _parse_json(text) if path.lower().endswith(".json") else _parse_yaml(text)
+    except ValueError as err:
+        return fail(str(err))
+    if not docs:
+        return fail("empty file: expected the settings of one stream")
+    if len(docs) > 1:
+        return fail(f"holds {len(docs)} YAML documents; put one stream per file")
+    return docs[0]
+
+
+def _parse_json(text):
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        for k in keys:
+            if keys.count(k) > 1:
+                raise ValueError(f"invalid JSON: key {k!r} appears twice in one object")
+        return dict(pairs)
+    try:
+        return [json.loads(text, object_pairs_hook=no_duplicates)]
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
+def _parse_yaml(text):
+    try:
+        docs = list(yaml.load_all(text, Loader=_StrictLoader))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"invalid YAML{where}: {problem}") from None
+    return [doc for doc in docs if doc is not None]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One document -> StreamSpec
+
+
+class _Problems:
+    """Collects the problems of one file. `names` maps API key paths to the keys as the file spells them."""
+
+    def __init__(self, path, prefix="", names=None):
+        self.path = str(path)
+        self.prefix = prefix
+        self.names = names or {}
+        self.errors = []
+
+    def __call__(self, key, message):
+        self.errors.append(InvalidDefinition(self.path, self.spelled(key), message))
+
+    def about(self, key):
+        """Whether a problem was already reported for `key` (or inside it): rules then stay quiet."""
+        spelled = self.spelled(key)
+        return any(e.key == spelled or (e.key or "").startswith((spelled + ".", spelled + "["))
+                   for e in self.errors)
+
+    def spelled(self, key):
+        if not key:
+            return key
+        for api, spelled in sorted(self.names.items(), key=lambda kv: -len(kv[0])):
+            if key == api or key.startswith((api + ".", api + "[")):
+                return spelled + key[len(api):]
+        return self.prefix + key
+
+
+def spec_from_document(doc, path, warn=print_to_stderr):
+    """A parsed file (native, natscli JSON or NACK Stream) -> StreamSpec; raises DefinitionErrors."""
+    spec, errors = _spec_and_problems(doc, str(path), warn)
+    if errors:
+        raise DefinitionErrors(errors)
+    return spec
+
+
+def _spec_and_problems(doc, path, warn):
+    """(StreamSpec of what is valid or None, problems): cross-file checks still see flawed files."""
+    if not isinstance(doc, dict):
+        message = f"the top level must be a mapping of stream settings, not {_type_name(doc)}"
+        return None, [InvalidDefinition(path, None, message)]
+    if "apiVersion" in doc or "kind" in doc:
+        problems = _Problems(path, prefix="spec.")
+        doc = _from_nack(doc, path, warn, problems)
+        if not doc:
+            return None, problems.errors
+    elif isinstance(doc.get("config"), dict):
+        problems = _Problems(path, prefix="config.", names={"consumers": "consumers"})
+        doc = _from_stream_info(doc)
+    else:
+        problems = _Problems(path)
+    return _stream_spec(doc, path, warn, problems), problems.errors
+
+
+def _from_stream_info(doc):
+    """`nats stream info --json`: the config; state, cluster, created, ts... describe the server, not the file."""
+    stream = dict(doc["config"])
+    if "consumers" in doc:
+        stream["consumers"] = doc["consumers"]
+    return stream
+
+
+def _stream_spec(doc, path, warn, problems):
+    doc = dict(doc)
+    raw_consumers = doc.pop("consumers", None)
+    for key in sorted(schema.server_managed_stream_keys & set(doc)):
+        warn(f"{path}: {problems.spelled(key)}: ignored (set by the server, not by definitions)")
+        del doc[key]
+    config = _check_object(doc, schema.STREAM_FIELDS, "", problems, "stream")
+    _check_stream(config, problems)
+    consumers = _check_consumers(raw_consumers, config, path, warn, problems)
+    if not isinstance(config.get("name"), str):
+        return None
+    return StreamSpec(name=config["name"], config=config, consumers=consumers, path=path)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Values
+
+
+_INVALID = object()
+
+
+def _check_object(doc, fields, prefix, problems, what):
+    """Type-check and normalize every key of `doc` against `fields`; unknown keys are problems."""
+    out = {}
+    for key, value in doc.items():
+        path = _join(prefix, key)
+        spec = fields.get(key) if isinstance(key, str) else None
+        if spec is None:
+            problems(path, _unknown_key_message(key, fields, what))
+            continue
+        value = _normalize(value, spec, path, problems)
+        if value is _INVALID:
+            continue
+        if key in _ZERO_IS_UNLIMITED.get(what, ()) and isinstance(value, int) and value == 0:
+            value = -1  # what the server stores, so plans compare equal
+        if spec.kind == MAP and not value:
+            continue  # empty (or only server-managed) metadata is no metadata
+        out[key] = value
+    return out
+
+
+def _join(prefix, key):
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _unknown_key_message(key, fields, what):
+    if not isinstance(key, str):
+        return f"keys must be strings, got {_type_name(key)} {key!r}"
+    message = f"unknown {what} setting {key!r}"
+    suggestion = _suggest(key, fields)
+    return f"{message}; did you mean {suggestion!r}?" if suggestion else message
+
+
+def _suggest(key, known):
+    snake = _snake_case(key)
+    if snake in known and snake != key:
+        return snake
+    if key in NACK_STREAM_KEYS and NACK_STREAM_KEYS[key][0] in known:
+        return NACK_STREAM_KEYS[key][0]
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _snake_case(key):
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def _normalize(value, spec, path, problems):
+    """One value -> its API form (int ns, int bytes, lower-case enum...), or _INVALID after reporting."""
+    try:
+        return _NORMALIZERS[spec.kind](value, spec, path, problems)
+    except (units.UnitError, _Invalid) as err:
+        problems(path, str(err))
+        return _INVALID
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _type_name(value):
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "a date"
+    return type(value).__name__
+
+
+def _expected(what, value):
+    return _Invalid(f"expected {what}, got {_type_name(value)} {value!r}" if value is not None
+                    else f"expected {what}, got nothing (null)")
+
+
+def _string(value, spec, path, problems):
+    if not isinstance(value, str):
+        raise _expected("a string" + (" (quote it)" if isinstance(value, (int, float, bool)) else ""), value)
+    if spec.subject and value:
+        _check_subject(value)
+    return value
+
+
+def _bool(value, spec, path, problems):
+    if not isinstance(value, bool):
+        raise _expected("true or false", value)
+    return value
+
+
+def _in_range(number, spec, what="value"):
+    if spec.minimum is not None and number < spec.minimum:
+        raise _Invalid(f"{what} {number} is below the minimum {spec.minimum}")
+    if spec.maximum is not None and number > spec.maximum:
+        raise _Invalid(f"{what} {number} is above the maximum {spec.maximum}")
+    return number
+
+
+def _int(value, spec, path, problems):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _expected("a whole number", value)
+    return _in_range(value, spec)
+
+
+def _duration(value, spec, path, problems):
+    ns = units.parse_duration(value)
+    if spec.minimum is not None and ns < spec.minimum:
+        raise _Invalid(f"duration must not be negative, got {value!r}")
+    return _in_range(ns, spec, "duration")
+
+
+def _size(value, spec, path, problems):
+    return _in_range(units.parse_size(value), spec, "size")
+
+
+def _enum(value, spec, path, problems):
+    if not isinstance(value, str):
+        raise _expected("one of " + ", ".join(spec.values), value)
+    canonical = value.strip().lower().replace("-", "_")
+    if canonical not in spec.values:
+        close = difflib.get_close_matches(canonical, spec.values, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise _Invalid(f"invalid value {value!r}: must be one of {', '.join(spec.values)}{hint}")
+    return canonical
+
+
+def _strings(value, spec, path, problems):
+    if not isinstance(value, list):
+        raise _expected("a list of strings", value)
+    out = []
+    for i, item in enumerate(value):
+        item = _normalize(item, spec._replace(kind=STRING), f"{path}[{i}]", problems)
+        if item == "" and spec.subject:
+            problems(f"{path}[{i}]", "empty subject")  # a lone "" is "not set"; in a list it is a mistake
+        elif item is not _INVALID:
+            out.append(item)
+    return out  # the valid part: checks between streams should not see a made-up default instead
+
+
+def _durations(value, spec, path, problems):
+    if not isinstance(value, list):
+        raise _expected("a list of durations", value)
+    out = [_normalize(item, spec._replace(kind=DURATION), f"{path}[{i}]", problems) for i, item in enumerate(value)]
+    return _INVALID if _INVALID in out else out
+
+
+def _map(value, spec, path, problems):
+    if not isinstance(value, dict):
+        raise _expected("a mapping of strings to strings", value)
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            problems(f"{path}.{key}", f"metadata keys and values must be strings (quote them), got {item!r}")
+        elif not key.startswith(schema.SERVER_METADATA_PREFIX):  # _nats.* is written by the server itself
+            out[key] = item
+    return out
+
+
+def _object(value, spec, path, problems):
+    if not isinstance(value, dict):
+        raise _expected("a mapping", value)
+    return _check_object(value, spec.fields, path, problems, path.rsplit(".", 1)[-1].split("[")[0])
+
+
+def _objects(value, spec, path, problems):
+    if not isinstance(value, list):
+        raise _expected("a list of mappings", value)
+    out = [_normalize(item, spec._replace(kind=OBJECT), f"{path}[{i}]", problems) for i, item in enumerate(value)]
+    return _INVALID if _INVALID in out else out
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
+
+
+def _time(value, spec, path, problems):
+    if isinstance(value, datetime.datetime):  # YAML parses unquoted timestamps
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.isoformat().replace("+00:00", "Z")
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise _Invalid(f"expected an RFC 3339 time such as 2024-05-01T12:00:00Z, got {value!r}")
+    return value
+
+
+_NORMALIZERS = {STRING: _string, BOOL: _bool, INT: _int, DURATION: _duration, SIZE: _size, ENUM: _enum,
+                STRINGS: _strings, DURATIONS: _durations, MAP: _map, OBJECT: _object, OBJECTS: _objects,
+                TIME: _time}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Names and subjects
+
+
+def name_problem(name, what="stream name"):
+    """Why the server would refuse `name` for a stream or consumer (isValidAssetName), or None."""
+    if not isinstance(name, str) or not name:
+        return f"{what} must be a non-empty string"
+    bad = sorted({c for c in name if c in schema.NAME_FORBIDDEN}, key=name.index)
+    if bad:
+        shown = ", ".join("space" if c == " " else repr(c) for c in bad)
+        return f"invalid {what} {name!r}: must not contain {shown} (no whitespace, '.', '*', '>', '/' or '\\')"
+    if len(name) > schema.MAX_NAME_LEN:
+        return f"{what} is {len(name)} characters long; the maximum is {schema.MAX_NAME_LEN}"
+    return None
+
+
+def subject_problem(subject):
+    """Why `subject` is not a valid NATS subject or filter (as the server's IsValidSubject), or None."""
+    if not subject:
+        return "empty subject"
+    tokens = subject.split(".")
+    for i, token in enumerate(tokens):
+        if not token:
+            return f"invalid subject {subject!r}: empty token (leading, trailing or double '.')"
+        if any(c in token for c in " \t\r\n\f"):
+            return f"invalid subject {subject!r}: contains whitespace"
+        if token == ">" and i != len(tokens) - 1:
+            return f"invalid subject {subject!r}: '>' must be the last token"
+    return None
+
+
+def _check_subject(subject):
+    problem = subject_problem(subject)
+    if problem:
+        raise _Invalid(problem)
+
+
+def subjects_overlap(a, b):
+    """True if some subject matches both `a` and `b` (NATS wildcards: `*` one token, `>` one or more)."""
+    ta, tb = a.split("."), b.split(".")
+    for x, y in zip(ta, tb):
+        if x == ">" or y == ">":
+            return True
+        if x != y and x != "*" and y != "*":
+            return False
+    return len(ta) == len(tb)
+
+
+def stream_subjects(config):
+    """The subjects a stream listens on: its own, or its name when it has none (the server's default)."""
+    if config.get("subjects"):
+        return list(config["subjects"])
+    if config.get("mirror") or config.get("sources"):
+        return []
+    return [config["name"]] if config.get("name") else []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rules beyond single values
+
+
+def _check_stream(config, problems):
+    name = config.get("name")
+    if "name" not in config:
+        if not problems.about("name"):
+            problems("name", "missing: every stream needs a name")
+    else:
+        problem = name_problem(name)
+        if problem:
+            problems("name", problem)
+    _check_own_subjects(config, problems)
+    _check_limits(config, problems)
+    _check_sources(config, problems)
+    if len(config.get("description", "")) > schema.MAX_DESCRIPTION_LEN:
+        problems("description", f"longer than {schema.MAX_DESCRIPTION_LEN} characters")
+    if sum(len(k) + len(v) for k, v in config.get("metadata", {}).items()) > schema.MAX_METADATA_LEN:
+        problems("metadata", "larger than 128 KiB in total")
+
+
+def _check_own_subjects(config, problems):
+    subjects = config.get("subjects", [])
+    for i, subject in enumerate(subjects):
+        for j in range(i):
+            if subjects[j] == subject:
+                problems(f"subjects[{i}]", f"duplicate subject {subject!r} (also subjects[{j}])")
+            elif subjects_overlap(subjects[j], subject):
+                problems(f"subjects[{i}]",
+                         f"subject {subject!r} overlaps {subjects[j]!r} (subjects[{j}]) of the same stream")
+
+
+def _check_limits(config, problems):
+    max_age = config.get("max_age", 0)
+    window = config.get("duplicate_window", 0)
+    if 0 < max_age < _MIN_AGE_NS:
+        problems("max_age", "must be 0 (unlimited) or at least 100ms")
+    if 0 < window < _MIN_AGE_NS:
+        problems("duplicate_window", "must be at least 100ms")
+    if max_age and window > max_age:
+        problems("duplicate_window", f"{units.format_duration(window)} is longer than "
+                                     f"max_age {units.format_duration(max_age)}")
+    if config.get("deny_purge") and config.get("allow_rollup_hdrs"):
+        problems("allow_rollup_hdrs", "roll-ups purge messages, so they cannot be combined with deny_purge")
+    for needs_rollups in ("subject_delete_marker_ttl", "allow_msg_schedules"):
+        if config.get(needs_rollups) and config.get("deny_purge"):
+            # The server would turn roll-ups on and deny_purge off, and every plan would show it again.
+            problems("deny_purge", f"cannot be combined with {needs_rollups}, which needs roll-ups (and so purges)")
+    if config.get("discard_new_per_subject"):
+        if config.get("discard") != "new":
+            problems("discard_new_per_subject", "requires discard: new")
+        if config.get("max_msgs_per_subject", -1) <= 0:
+            problems("discard_new_per_subject", "requires max_msgs_per_subject > 0")
+
+
+def _check_sources(config, problems):
+    if "mirror" in config:
+        for key in ("subjects", "sources"):
+            if config.get(key):
+                problems(key, "a mirror cannot have its own " + key)
+        _check_source(config["mirror"], "mirror", problems)
+    for i, source in enumerate(config.get("sources", [])):
+        _check_source(source, f"sources[{i}]", problems)
+
+
+def _check_source(source, key, problems):
+    if "name" not in source:
+        problems(f"{key}.name", "missing: the name of the stream to copy from")
+    elif name_problem(source["name"]):
+        problems(f"{key}.name", name_problem(source["name"]))
+
+
+def _check_consumers(raw, stream_config, path, warn, problems):
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems("consumers", f"expected a list of consumers, got {_type_name(raw)}")
+        return []
+    consumers, first_index = [], {}
+    for i, item in enumerate(raw):
+        key = f"consumers[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("config"), dict):
+            item = item["config"]  # `nats consumer info --json`
+        if not isinstance(item, dict):
+            problems(key, f"expected the settings of one consumer (a mapping), got {_type_name(item)}")
+            continue
+        config = _consumer(item, key, path, warn, problems)
+        durable = config.get("durable_name")
+        if not isinstance(durable, str) or name_problem(durable, "durable name"):
+            continue
+        if durable in first_index:
+            problems(f"{key}.durable_name", f"duplicate consumer {durable!r} (also consumers[{first_index[durable]}])")
+            continue
+        first_index[durable] = i
+        _check_consumer_rules(config, stream_config, key, problems)
+        consumers.append(config)
+    return consumers
+
+
+def _consumer(item, key, path, warn, problems):
+    item = dict(item)
+    for name in sorted(schema.server_managed_consumer_keys & set(item)):
+        if item[name]:
+            warn(f"{path}: {problems.spelled(key + '.' + name)}: ignored (only the server sets it)")
+        del item[name]
+    config = _check_object(item, schema.CONSUMER_FIELDS, key, problems, "consumer")
+    if "durable_name" not in config:
+        if "durable_name" not in item:
+            problems(f"{key}.durable_name", "missing: every consumer in streams.d is durable and needs a durable_name")
+    elif name_problem(config["durable_name"], "durable name"):
+        problems(f"{key}.durable_name", name_problem(config["durable_name"], "durable name"))
+    if "name" in config and config.get("durable_name") and config["name"] != config["durable_name"]:
+        problems(f"{key}.name", f"{config['name']!r} differs from durable_name {config['durable_name']!r}; "
+                                "leave name out or make them equal")
+    return config
+
+
+def _check_consumer_rules(config, stream_config, key, problems):
+    if "filter_subject" in config and config.get("filter_subjects"):
+        problems(f"{key}.filter_subjects", "use either filter_subject or filter_subjects, not both")
+    filters = [("filter_subject", config["filter_subject"])] if config.get("filter_subject") else []
+    filters += [(f"filter_subjects[{i}]", s) for i, s in enumerate(config.get("filter_subjects", []))]
+    subjects = [] if problems.about("subjects") else stream_subjects(stream_config)
+    for where, subject in filters:
+        if subjects and not any(subjects_overlap(subject, s) for s in subjects):
+            problems(f"{key}.{where}", f"{subject!r} matches none of the stream's subjects ({', '.join(subjects)})")
+    stream_replicas = stream_config.get("num_replicas", 1)
+    if config.get("num_replicas", 0) > stream_replicas:
+        problems(f"{key}.num_replicas", f"{config['num_replicas']} is more than the stream's {stream_replicas}")
+    policy = config.get("deliver_policy")
+    for needed, start in (("by_start_sequence", "opt_start_seq"), ("by_start_time", "opt_start_time")):
+        if policy == needed and not config.get(start) and not problems.about(f"{key}.{start}"):
+            problems(f"{key}.{start}", f"required with deliver_policy {needed}")
+    if policy == "last_per_subject" and not filters and not problems.about(f"{key}.filter_subject"):
+        problems(f"{key}.filter_subject", "required with deliver_policy last_per_subject")
+    if config.get("deliver_subject") and config.get("max_waiting"):
+        problems(f"{key}.max_waiting", "only for pull consumers (this one has a deliver_subject)")
+
+
+def _conflicts_between_files(specs):
+    """Two files defining one stream, or two streams listening on overlapping subjects."""
+    errors, first = [], {}
+    for spec in specs:
+        if spec.name in first:
+            message = f"stream {spec.name!r} is also defined in {first[spec.name].path}"
+            errors.append(InvalidDefinition(spec.path, "name", message))
+        else:
+            first[spec.name] = spec
+    unique = list(first.values())
+    for j, later in enumerate(unique):
+        for earlier in unique[:j]:
+            errors.extend(_overlaps(earlier, later))
+    return errors
+
+
+def _overlaps(earlier, later):
+    """A published message is stored by at most one stream; the server refuses overlapping streams."""
+    errors = []
+    listed = bool(later.config.get("subjects"))  # else the stream listens on its name
+    for i, subject in enumerate(stream_subjects(later.config)):
+        for other in stream_subjects(earlier.config):
+            if subjects_overlap(subject, other):
+                message = (f"subject {subject!r} overlaps {other!r} of stream {earlier.name!r} in {earlier.path}; "
+                           "a message can be stored by only one stream")
+                errors.append(InvalidDefinition(later.path, f"subjects[{i}]" if listed else "name", message))
+    return errors
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NACK (https://github.com/nats-io/nack) Stream resources
+
+
+def _nested(api_key, table):
+    return (api_key, table)
+
+
+_NACK_TRANSFORM = {"source": ("src", None), "dest": ("dest", None)}
+_NACK_SOURCE = {
+    "name": ("name", None), "optStartSeq": ("opt_start_seq", None), "optStartTime": ("opt_start_time", None),
+    "filterSubject": ("filter_subject", None),
+    "externalApiPrefix": ("external.api", None), "externalDeliverPrefix": ("external.deliver", None),
+    "subjectTransforms": _nested("subject_transforms", _NACK_TRANSFORM),
+}
+NACK_STREAM_KEYS = {
+    "name": ("name", None), "description": ("description", None), "subjects": ("subjects", None),
+    "retention": ("retention", None), "maxConsumers": ("max_consumers", None),
+    "maxMsgsPerSubject": ("max_msgs_per_subject", None), "maxMsgs": ("max_msgs", None),
+    "maxBytes": ("max_bytes", None), "maxAge": ("max_age", None), "maxMsgSize": ("max_msg_size", None),
+    "storage": ("storage", None), "discard": ("discard", None),
+    "replicas": ("num_replicas", None), "numReplicas": ("num_replicas", None), "noAck": ("no_ack", None),
+    "duplicateWindow": ("duplicate_window", None),
+    "placement": _nested("placement", {"cluster": ("cluster", None), "tags": ("tags", None),
+                                       "preferred": ("preferred", None)}),
+    "mirror": _nested("mirror", _NACK_SOURCE), "sources": _nested("sources", _NACK_SOURCE),
+    "compression": ("compression", None),
+    "subjectTransform": _nested("subject_transform", _NACK_TRANSFORM),
+    "republish": _nested("republish", {"source": ("src", None), "destination": ("dest", None),
+                                       "headers_only": ("headers_only", None), "headersOnly": ("headers_only", None)}),
+    "sealed": ("sealed", None), "denyDelete": ("deny_delete", None), "denyPurge": ("deny_purge", None),
+    "allowDirect": ("allow_direct", None), "allowRollup": ("allow_rollup_hdrs", None),
+    "mirrorDirect": ("mirror_direct", None), "discardPerSubject": ("discard_new_per_subject", None),
+    "firstSequence": ("first_seq", None), "metadata": ("metadata", None),
+    "consumerLimits": _nested("consumer_limits", {"inactiveThreshold": ("inactive_threshold", None),
+                                                  "maxAckPending": ("max_ack_pending", None)}),
+    "allowMsgTtl": ("allow_msg_ttl", None), "subjectDeleteMarkerTtl": ("subject_delete_marker_ttl", None),
+    "allowMsgCounter": ("allow_msg_counter", None), "allowAtomicPublish": ("allow_atomic", None),
+    "allowMsgSchedules": ("allow_msg_schedules", None), "persistMode": ("persist_mode", None),
+}
+# How NACK's controller reaches NATS: this tool brings its own connection, so these do not apply.
+NACK_CONNECTION_KEYS = {"account", "creds", "nkey", "servers", "tls", "tlsFirst", "jsDomain",
+                        "preventDelete", "preventUpdate"}
+_NACK_TOP_LEVEL = {"apiVersion", "kind", "metadata", "spec", "status"}
+# NACK leaves these out of the config when they are "" (e.g. the CRD's `compression: ''` default).
+_NACK_EMPTY_IS_UNSET = {"max_age", "duplicate_window", "compression", "persist_mode", "subject_delete_marker_ttl",
+                        "opt_start_time", "inactive_threshold", "retention", "storage", "discard"}
+
+
+def _from_nack(doc, path, warn, problems):
+    def top_level(key, message):  # keys outside `spec` are reported as written
+        problems.errors.append(InvalidDefinition(path, key, message))
+
+    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    if not (isinstance(api_version, str) and api_version.startswith(NACK_GROUP + "/")):
+        top_level("apiVersion", f"{api_version!r} is not a NACK resource; expected {NACK_GROUP}/v1beta2 (kind Stream)")
+        return {}
+    if kind != "Stream":
+        top_level("kind", f"NACK kind {kind!r} is not supported; a streams.d file holds one kind: Stream "
+                          "(define consumers under `consumers:` of a native file)")
+        return {}
+    for key in doc:
+        if key not in _NACK_TOP_LEVEL:
+            top_level(str(key), f"unknown top-level key {key!r} in a NACK Stream "
+                                "(expected apiVersion, kind, metadata, spec)")
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        top_level("spec", f"expected the Stream's settings (a mapping), got {_type_name(spec)}")
+        return {}
+    for key in sorted(NACK_CONNECTION_KEYS & set(spec)):
+        warn(f"{path}: spec.{key}: ignored (NACK connection setting; kubectl-jetstream connects on its own)")
+    spec = {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS}
+    stream = _translate(spec, NACK_STREAM_KEYS, "", "spec.", problems)
+    if "storage" not in stream:
+        # The CRD defaults storage to memory, so that is what NACK would create from this resource.
+        stream["storage"] = "memory"
+        warn(f"{path}: spec.storage: not set; NACK's CRD default is memory, so this stream uses memory storage")
+    return stream
+
+
+def _translate(spec, table, api_prefix, spelled_prefix, problems):
+    """camelCase NACK keys -> API keys, recording each key's spelling for error messages."""
+    out = {}
+    for key, value in spec.items():
+        spelled = f"{spelled_prefix}{key}"
+        if key not in table:
+            known = {k: None for k in table}
+            close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.errors.append(InvalidDefinition(problems.path, spelled,
+                                                     f"unknown NACK Stream setting {key!r}{hint}"))
+            continue
+        api_key, nested = table[key]
+        if value == "" and api_key.split(".")[-1] in _NACK_EMPTY_IS_UNSET:
+            continue
+        api_path = _join(api_prefix, api_key)
+        problems.names[api_path] = spelled
+        if nested and isinstance(value, dict):
+            value = _translate(value, nested, api_path, spelled + ".", problems)
+        elif nested and isinstance(value, list):
+            value = [_translate(v, nested, f"{api_path}[{i}]", f"{spelled}[{i}].", problems)
+                     if isinstance(v, dict) else v for i, v in enumerate(value)]
+        _set_dotted(out, api_key, value)
+    return out
+
+
+def _set_dotted(target, dotted, value):
+    head, _, rest = dotted.partition(".")
+    if rest:
+        _set_dotted(target.setdefault(head, {}), rest, value)
+    else:
+        target[head] = value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Export
+
+# The keys people look for first; everything else follows in the server's order.
+STREAM_KEY_ORDER = ["name", "description", "subjects", "retention", "storage", "num_replicas", "discard",
+                    "max_age", "max_msgs", "max_bytes", "max_msgs_per_subject", "max_msg_size", "max_consumers",
+                    "duplicate_window"]
+CONSUMER_KEY_ORDER = ["durable_name", "description", "deliver_policy", "opt_start_seq", "opt_start_time",
+                      "ack_policy", "ack_wait", "max_deliver", "backoff", "filter_subject", "filter_subjects",
+                      "max_ack_pending", "max_waiting", "deliver_subject", "deliver_group"]
+
+
+def document_for(config, consumers=()):
+    """Server configs -> the canonical streams.d document: human units, readable order, and without
+    server defaults or _nats.* metadata (loading it back and filling in defaults gives the same config)."""
+    doc = _export(config, schema.STREAM_FIELDS, schema.stream_defaults(config), STREAM_KEY_ORDER)
+    doc["name"] = config["name"]
+    doc = {"name": doc.pop("name"), **doc}
+    exported = [_export(c, schema.CONSUMER_FIELDS, schema.consumer_defaults(c, config), CONSUMER_KEY_ORDER)
+                for c in consumers]
+    if exported:
+        doc["consumers"] = exported
+    return doc
+
+
+def _export(config, fields, defaults, order):
+    keys = [k for k in order if k in config] + [k for k in fields if k in config and k not in order]
+    keys += sorted(k for k in config if k not in fields)  # from a newer server: keep, the loader will say
+    out = {}
+    for key in keys:
+        value = config[key]
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if not k.startswith(schema.SERVER_METADATA_PREFIX)}
+        if key in defaults and _same(value, defaults[key]):
+            continue
+        out[key] = _human(value, fields.get(key))
+    return out
+
+
+def _same(value, default):
+    if isinstance(default, (dict, list)) and not default:
+        return not value
+    return value == default
+
+
+def _human(value, spec):
+    """API value -> the form people write: durations as 30d, sizes as 1GiB, nested objects likewise."""
+    if spec is None or value is None:
+        return value
+    if spec.kind == DURATION and isinstance(value, int):
+        return units.format_duration(value)
+    if spec.kind == DURATIONS and isinstance(value, list):
+        return [units.format_duration(v) if isinstance(v, int) else v for v in value]
+    if spec.kind == SIZE and isinstance(value, int):
+        return units.format_size(value)
+    if spec.kind == OBJECT and isinstance(value, dict):
+        return {k: _human(v, spec.fields.get(k)) for k, v in value.items()}
+    if spec.kind == OBJECTS and isinstance(value, list):
+        return [_human(v, spec._replace(kind=OBJECT)) for v in value]
+    if isinstance(value, (dict, list)):
+        return json.loads(json.dumps(value))  # a copy: callers may edit the document
+    return value
