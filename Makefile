@@ -22,5 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# dist/kubectl-jetstream-vX.Y.Z.tar.gz (a zipapp any python3 >= 3.9 runs, the completion executable, LICENSE)
+# and plugin.yaml's version, uri and sha256 updated to match it. Reproducible: same inputs, same sha256.
+dist: $(STAMP)
+	$(PY) scripts/build_dist.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,7 +1,9 @@
-"""Carry out planned actions against the server: concurrently, every outcome recorded, nothing raised mid-way.
+"""Carry out planned actions against the server: every outcome recorded, nothing raised mid-way.
 
-Order matters: streams before their consumers; consumer deletions before stream deletions. Failures are
-per action (the rest still apply) so the caller can report everything and exit 4.
+The plan's order matters within a stream (create before seal, a consumer lowered before the stream's
+consumer_limits, the stream before its consumers), so each stream's actions run one after another in plan
+order; different streams run concurrently, bounded by the JetStream client's request window. Failures are
+per action so the caller can report everything and exit 4.
 """
 import asyncio
 
@@ -10,52 +12,46 @@ from .errors import JetStreamAPIError
 PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
-def outcome_of(action, error):
-    action.result = "failed" if error else PAST.get(action.action, action.action)
-    action.error = error
+def by_stream(actions):
+    """{stream: [actions in plan order]}, streams in order of first appearance."""
+    groups = {}
+    for action in actions:
+        groups.setdefault(action.stream, []).append(action)
+    return groups
+
+
+def request_for(js, action):
+    if action.consumer is None:
+        calls = {"create": js.create_stream, "update": js.update_stream}
+        if action.action == "delete":
+            return js.delete_stream(action.stream)
+        return calls[action.action](action.config)
+    if action.action == "delete":
+        return js.delete_consumer(action.stream, action.consumer)
+    return js.create_consumer(action.stream, action.config, action=action.action)
 
 
 async def apply_actions(ctx, js, actions):
     """Apply create/update/delete actions; sets `.result` and `.error` on every action."""
-    for action in actions:
-        if action.action in ("unchanged", "replace"):
-            outcome_of(action, None)
-            action.result = action.action
 
-    def pick(kind, of_stream):
-        return [a for a in actions if a.action == kind and (a.consumer is None) == of_stream]
+    async def apply_stream(group):
+        blocked = None  # once the stream itself fails, the rest of its actions cannot apply
+        for action in group:
+            action.error = ""
+            if action.action in ("unchanged", "replace"):
+                action.result = action.action
+            elif blocked:
+                action.result, action.error = "failed", f"not applied: {blocked}"
+            else:
+                try:
+                    await request_for(js, action)
+                except JetStreamAPIError as exc:
+                    action.result, action.error = "failed", str(exc)
+                    if action.consumer is None:
+                        blocked = f"stream {action.stream} failed"
+                    continue
+                action.result = PAST[action.action]
+                ctx.done.append(f"{action.result} {action.target}")
 
-    failed_streams = set()
-
-    async def run(action, call):
-        try:
-            await call
-        except JetStreamAPIError as exc:
-            outcome_of(action, str(exc))
-            if action.consumer is None:
-                failed_streams.add(action.stream)
-            return
-        outcome_of(action, None)
-        ctx.done.append(f"{action.result} {label(action)}")
-
-    await asyncio.gather(*(run(a, js.create_stream(a.config)) for a in pick("create", True)),
-                         *(run(a, js.update_stream(a.config)) for a in pick("update", True)))
-    await asyncio.gather(*(run(a, js.delete_consumer(a.stream, a.consumer)) for a in pick("delete", False)))
-    consumer_writes = []
-    for kind in ("create", "update"):
-        for a in pick(kind, False):
-            if a.stream in failed_streams:
-                outcome_of(a, f"not applied: stream {a.stream} failed")
-                continue
-            consumer_writes.append(run(a, js.create_consumer(a.stream, a.config, action=kind)))
-    await asyncio.gather(*consumer_writes)
-    await asyncio.gather(*(run(a, js.delete_stream(a.stream)) for a in pick("delete", True)))
+    await asyncio.gather(*(apply_stream(group) for group in by_stream(actions).values()))
     return actions
-
-
-def label(action):
-    return f"{action.stream}/{action.consumer}" if action.consumer else action.stream
-
-
-def failures(actions):
-    return [a for a in actions if getattr(a, "result", None) == "failed"]

@@ -144,10 +144,18 @@ def main(argv=None):
     from .context import PluginContext
 
     ctx = PluginContext(args)
+    if ctx.verbosity < 2:
+        # asyncio logs transport chatter on stderr (e.g. "returning true from eof_received() has no effect
+        # when using ssl" after every TLS connection); it is noise unless debugging.
+        import logging
+
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         return int(command_module(args.command).run(ctx, args))
     except ToolError as exc:
         ctx.report(exc)
+        if exc.exit_status == ExitStatus.UNREACHABLE:  # lost NATS half-way: say what had been done
+            ctx.report_progress("before the failure")
         return int(exc.exit_status)
     except KeyboardInterrupt:
         ctx.report_interrupt()

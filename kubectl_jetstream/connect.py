@@ -139,6 +139,7 @@ async def open_jetstream(ctx, timeout=None):
         options = connect_options(args, ep, creds_path)
         js = await JetStream.connect(ep.url, timeout=timeout, log=ctx.log,
                                      describe=_describe(ep), **options)
+        ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:
             yield js
         finally:

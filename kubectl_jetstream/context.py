@@ -11,8 +11,9 @@ class PluginContext:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.verbosity = getattr(args, "verbose", 0) or 0
-        # What a command has changed so far, printed if it is interrupted.
+        # What a command has changed so far, printed if it is interrupted or loses NATS half-way.
         self.done = []
+        self.connections = []  # the JetStream connections opened (their `unanswered` writes)
 
     # -- messages -------------------------------------------------------------------------------
     def log(self, message, level=1):
@@ -36,10 +37,22 @@ class PluginContext:
 
     def report_interrupt(self):
         print("interrupted", file=self.stderr, flush=True)
-        if self.done:
-            print("done before the interrupt: " + ", ".join(self.done), file=self.stderr, flush=True)
-        else:
+        if not self.report_progress("before the interrupt"):
             print("nothing was changed", file=self.stderr, flush=True)
+
+    def report_progress(self, when):
+        """Print what was applied and which writes were sent without an answer; False if neither."""
+        from .jetstream import describe_write
+
+        unanswered = [describe_write(s) for js in self.connections for s in js.unanswered]
+        if self.done:
+            print(f"done {when} ({len(self.done)}): " + ", ".join(self.done), file=self.stderr, flush=True)
+        if unanswered:
+            print(f"sent {when} but not confirmed, may or may not have been applied ({len(unanswered)}): "
+                  + ", ".join(unanswered), file=self.stderr, flush=True)
+        if (self.done or unanswered) and getattr(self.args, "command", None) == "init":
+            print("init is idempotent: run it again to finish", file=self.stderr, flush=True)
+        return bool(self.done or unanswered)
 
     # -- definitions ----------------------------------------------------------------------------
     def definition_paths(self):

@@ -5,55 +5,153 @@ fields they do not know. Requests are pipelined: nats-py multiplexes replies on 
 bounds how many are in flight so a port-forward is not flooded.
 """
 import asyncio
+import contextlib
 import json
+import ssl
+import sys
 
-import nats
-from nats import errors as nats_errors
+
+def _import_nats_without_aiohttp():
+    """nats-py imports aiohttp at import time, only for ws:// URLs, and aiohttp builds two SSL contexts from
+    the system CA store while it is imported: about 0.1 s of CPU, a sixth of a no-op `init`. Import nats-py
+    with aiohttp hidden (it then treats it as not installed); `_enable_websocket` brings it back for a ws://
+    or wss:// URL."""
+    if "aiohttp" in sys.modules or "nats" in sys.modules:
+        import nats
+        return nats
+    sys.modules["aiohttp"] = None  # `import aiohttp` raises ImportError while this is here
+    try:
+        import nats
+    finally:
+        if sys.modules.get("aiohttp", False) is None:
+            del sys.modules["aiohttp"]
+    return nats
+
+
+def _enable_websocket(url):
+    if "ws://" not in url.lower() and "wss://" not in url.lower():
+        return
+    from nats.aio import transport
+
+    if transport.aiohttp is None:
+        import aiohttp
+        import multidict
+
+        transport.aiohttp, transport.multidict = aiohttp, multidict
+
+
+nats = _import_nats_without_aiohttp()
+from nats import errors as nats_errors  # noqa: E402
 
 from .errors import (JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JetStreamAPIError,
                      NatsConnectionError)
 
 API = "$JS.API."
 WINDOW = 128  # requests in flight at once
+# Writes that give the same result when sent twice: after a reconnect they are sent again.
+IDEMPOTENT_WRITES = ("STREAM.CREATE.", "STREAM.UPDATE.", "CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.")
+RESENDS = 2  # how many times one request is sent again after the connection dropped under it
 WRITE_SUBJECTS = ("STREAM.CREATE.", "STREAM.UPDATE.", "STREAM.DELETE.", "STREAM.PURGE.",
                   "CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.", "CONSUMER.DELETE.")
 
 
+class _Link:
+    """Tells requests in flight that the connection under them dropped (their replies are lost with it)."""
+
+    def __init__(self, log):
+        self.log = log
+        self.lost = asyncio.Event()
+
+    async def disconnected(self):
+        self.log("lost the connection to NATS; reconnecting", 1)
+        self.lost.set()
+        self.lost = asyncio.Event()
+
+    async def reconnected(self):
+        self.log("reconnected to NATS; requests in flight are sent again where that is safe", 1)
+
+
 class JetStream:
-    def __init__(self, nc, timeout, log, describe):
+    def __init__(self, nc, timeout, log, describe, link=None):
         self.nc = nc
+        self.link = link or _Link(log)
         self.timeout = timeout
         self.log = log
         self.describe = describe
         self.writes = 0
+        self.broken = None  # the NatsConnectionError that ended this connection's usefulness
+        self.unanswered = {}  # write subjects sent whose reply has not come back (an ordered set)
         self._window = asyncio.Semaphore(WINDOW)
 
     # -- connection -----------------------------------------------------------------------------
     @classmethod
     async def connect(cls, url, timeout=5.0, log=lambda *_: None, describe=None, check=True, **options):
+        """Connect within `timeout` seconds overall, or raise NatsConnectionError.
+
+        nats-py's own connect can hang forever after some failures (a failed TLS upgrade leaves it waiting
+        for a socket that never closes), so the whole attempt is bounded here, and an error that retrying
+        cannot fix (TLS, credentials) ends it at once.
+        """
         describe = describe or url
         failure = []
+        fatal = asyncio.Event()
 
         async def quiet(exc):  # nats-py logs every reconnect error by default; keep stderr clean
             failure.append(exc)
             log(f"nats: {type(exc).__name__}: {exc}", 2)
+            if is_fatal(exc):
+                fatal.set()
 
+        _enable_websocket(url if isinstance(url, str) else ",".join(url))
+        nc = nats.NATS()
+        link = _Link(log)
+        connecting = asyncio.ensure_future(nc.connect(
+            url, connect_timeout=timeout, allow_reconnect=True, max_reconnect_attempts=3,
+            reconnect_time_wait=0.2, error_cb=quiet, disconnected_cb=link.disconnected,
+            reconnected_cb=link.reconnected, name="kubectl-jetstream", **options))
+        gave_up = asyncio.ensure_future(fatal.wait())
         try:
-            nc = await nats.connect(
-                url, connect_timeout=timeout, allow_reconnect=True, max_reconnect_attempts=3,
-                reconnect_time_wait=0.2, error_cb=quiet, name="kubectl-jetstream", **options)
-        except Exception as exc:
-            raise NatsConnectionError(connect_failure(describe, exc, failure)) from exc
-        js = cls(nc, timeout, log, describe)
+            await asyncio.wait({connecting, gave_up}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gave_up.cancel()
+        error = None
+        if not connecting.done():
+            connecting.cancel()
+            error = asyncio.TimeoutError() if not fatal.is_set() else failure[-1]
+        elif connecting.cancelled():
+            error = asyncio.TimeoutError()
+        elif connecting.exception() is not None:
+            error = connecting.exception()
+        if error is not None:
+            await _abandon(nc)
+            given = "@" in url.split("//", 1)[-1] or any(
+                options.get(k) for k in ("user", "password", "token", "user_credentials", "nkeys_seed"))
+            failed = NatsConnectionError(connect_failure(describe, error, failure, credentials=given))
+            failed.step = "connect"  # which readiness step failed (for `wait`)
+            failed.fatal = any(is_fatal(e) for e in [error] + failure)  # retrying will not help
+            raise failed from error
+        js = cls(nc, timeout, log, describe, link)
         if check:
-            await js.check_jetstream()
+            try:
+                await js.check_jetstream()
+            except NatsConnectionError as exc:
+                exc.step = "jetstream"
+                await js.close()
+                raise
+            except BaseException:
+                await js.close()
+                raise
         return js
 
     async def close(self):
-        try:
-            await asyncio.wait_for(self.nc.drain(), self.timeout)
-        except Exception:
-            await self.nc.close()
+        """Drain when the connection is healthy; after a timeout or a lost connection just close, bounded."""
+        if not self.broken:
+            try:
+                await asyncio.wait_for(self.nc.drain(), min(self.timeout, 2.0))
+                return
+            except Exception:
+                pass
+        await _abandon(self.nc)
 
     @property
     def server_version(self):
@@ -68,18 +166,25 @@ class JetStream:
         subject = API + api
         data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         async with self._window:
+            if self.broken:  # one timeout or lost connection fails the rest at once, not each after a wait
+                raise NatsConnectionError(str(self.broken))
             if write:
                 self.writes += 1
+                self.unanswered[subject] = None
             try:
-                msg = await self.nc.request(subject, data, timeout=self.timeout)
+                msg = await self._send(subject, data, resend=not write or api.startswith(IDEMPOTENT_WRITES))
             except nats_errors.NoRespondersError:
                 raise NatsConnectionError(f"JetStream is not enabled on the NATS server at {self.describe}") from None
             except (nats_errors.TimeoutError, asyncio.TimeoutError):
-                raise NatsConnectionError(
-                    f"NATS at {self.describe} did not answer {subject} within {self.timeout:g}s") from None
+                self.broken = NatsConnectionError(
+                    f"NATS at {self.describe} did not answer {subject} within {self.timeout:g}s")
+                raise self.broken from None
             except (nats_errors.ConnectionClosedError, nats_errors.StaleConnectionError,
                     nats_errors.OutboundBufferLimitError) as exc:
-                raise NatsConnectionError(f"lost the connection to NATS at {self.describe}: {exc}") from None
+                self.broken = NatsConnectionError(f"lost the connection to NATS at {self.describe}: "
+                                                  f"{type(exc).__name__}")
+                raise self.broken from None
+        self.unanswered.pop(subject, None)
         reply = json.loads(msg.data)
         error = reply.get("error")
         if error:
@@ -88,6 +193,26 @@ class JetStream:
                                           f"{error.get('description')}")
             raise JetStreamAPIError(error.get("code"), error.get("err_code"), error.get("description", "error"))
         return reply
+
+    async def _send(self, subject, data, resend):
+        """One request; if the connection drops while it waits (a port-forward pod went away), its reply is
+        lost: send it again on the new connection when that is safe, else report the connection lost."""
+        for attempt in range(RESENDS + 1):
+            lost = self.link.lost
+            reply = asyncio.ensure_future(self.nc.request(subject, data, timeout=self.timeout))
+            dropped = asyncio.ensure_future(lost.wait())
+            try:
+                done, _ = await asyncio.wait({reply, dropped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                dropped.cancel()
+                if not reply.done():
+                    reply.cancel()
+            if reply in done and not (lost.is_set() and reply.exception() is not None):
+                return reply.result()
+            if not resend or attempt == RESENDS:
+                raise nats_errors.ConnectionClosedError()
+            self.log(f"sending {subject} again after the reconnect", 2)
+        raise AssertionError("unreachable")
 
     async def gather(self, coroutines):
         """Run requests concurrently (bounded by the window); exceptions are returned, not raised."""
@@ -180,18 +305,64 @@ class JetStream:
         return server
 
 
-def connect_failure(describe, exc, errors):
-    """One line for why nats-py could not connect; never includes credentials."""
+async def _abandon(nc):
+    """Close a nats-py client without waiting on it for long (its close can wait on a dead socket)."""
+    try:
+        await asyncio.wait_for(nc.close(), 1.0)
+    except BaseException as exc:  # noqa: B036 - cancellation of the close itself is what we want to swallow
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        transport = getattr(nc, "_transport", None)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+
+def is_fatal(exc):
+    """A connect error that retrying the same server will not fix."""
+    if isinstance(exc, ssl.SSLError):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "authorization" in text or "authentication" in text or "tls" in text
+
+
+def describe_write(subject):
+    """$JS.API.STREAM.CREATE.ORDERS -> "create stream ORDERS" (for what an interrupted command had sent)."""
+    parts = subject[len(API):].split(".")
+    if parts[:2] == ["CONSUMER", "DURABLE"]:
+        parts = ["CONSUMER"] + parts[2:]
+    if len(parts) < 3:
+        return subject
+    kind, op, names = parts[0].lower(), parts[1].lower(), "/".join(parts[2:])
+    return f"{op} {kind} {names}"
+
+
+def connect_failure(describe, exc, errors, credentials=True):
+    """One line for why nats-py could not connect; never includes credentials.
+
+    `credentials`: whether any were given (flags, Secrets or the URL), to tell "missing" from "wrong".
+    """
     causes = [exc] + list(errors)
     text = " ".join(f"{type(e).__name__} {e}" for e in causes).lower()
     if "authorization" in text or "authentication" in text or "user credentials" in text:
+        if not credentials:
+            return (f"NATS at {describe} requires authentication and no credentials were given "
+                    f"(--nats-user/--password, --token, --creds or --nkey)")
         return f"NATS at {describe} refused the credentials (authorization violation)"
+    tls_errors = [e for e in causes if isinstance(e, ssl.SSLError)]
+    if tls_errors:
+        reason = getattr(tls_errors[0], "reason", None) or type(tls_errors[0]).__name__
+        detail = getattr(tls_errors[0], "verify_message", None)
+        hint = " (give the CA with --tls-ca)" if isinstance(tls_errors[0], ssl.SSLCertVerificationError) else ""
+        return f"TLS handshake with NATS at {describe} failed: {reason}" + (f": {detail}" if detail else "") + hint
     if "tls" in text or "ssl" in text or "certificate" in text:
         return f"TLS problem connecting to NATS at {describe}: {exc.__class__.__name__}"
+    if "nkeys" in text and isinstance(exc, ImportError):
+        return "--creds and --nkey need the Python package nkeys (pip install nkeys)"
     if "refused" in text:
         return f"cannot connect to NATS at {describe}: connection refused"
     if "timeout" in text or isinstance(exc, (asyncio.TimeoutError, nats_errors.TimeoutError)):
-        return f"cannot connect to NATS at {describe}: timed out"
+        return f"cannot connect to NATS at {describe}: no answer within the timeout"
     if isinstance(exc, nats_errors.NoServersError) and errors:
-        return connect_failure(describe, errors[-1], [])
+        return connect_failure(describe, errors[-1], [], credentials)
     return f"cannot connect to NATS at {describe}: {type(exc).__name__}: {exc}"

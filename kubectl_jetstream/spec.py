@@ -186,8 +186,8 @@ def _parse_json(text):
         raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+class _RefuseDuplicateKeys:
+    """Loader mixin that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -201,12 +201,26 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+class _StrictLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+    pass
+
+
+# libyaml's parser (when PyYAML has it) is ~5x faster: 1000 files load in 0.15 s instead of 0.7 s.
+class _FastStrictLoader(_RefuseDuplicateKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    pass
+
+
+for _loader in (_StrictLoader, _FastStrictLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _loader.construct_mapping)
 
 
 def _parse_yaml(text):
     try:
-        docs = list(yaml.load_all(text, Loader=_StrictLoader))
+        try:
+            docs = list(yaml.load_all(text, Loader=_FastStrictLoader))
+        except yaml.YAMLError:
+            # libyaml words some problems differently: report them as the pure-Python parser does.
+            docs = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err)
@@ -706,10 +720,35 @@ def _conflicts_between_files(specs):
         else:
             first[spec.name] = spec
     unique = list(first.values())
+    # Comparing every pair is quadratic (1000 files: 500,000 pairs, most of a second). Two subjects can only
+    # overlap when the literal tokens before the first wildcard of one begin those of the other, so index the
+    # earlier streams by these prefixes and compare a stream only with the candidates found there (same
+    # errors, same order).
+    exact, extends = {}, {}
     for j, later in enumerate(unique):
-        for earlier in unique[:j]:
-            errors.extend(_overlaps(earlier, later))
+        prefixes = {_literal_prefix(subject) for subject in stream_subjects(later.config)}
+        candidates = set()
+        for prefix in prefixes:
+            for m in range(len(prefix)):
+                candidates.update(exact.get(prefix[:m], ()))
+            candidates.update(extends.get(prefix, ()))
+        for i in sorted(candidates):
+            errors.extend(_overlaps(unique[i], later))
+        for prefix in prefixes:
+            exact.setdefault(prefix, []).append(j)
+            for m in range(len(prefix) + 1):
+                extends.setdefault(prefix[:m], []).append(j)
     return errors
+
+
+def _literal_prefix(subject):
+    """The tokens of `subject` before its first wildcard, as a tuple."""
+    tokens = []
+    for token in subject.split("."):
+        if token in ("*", ">"):
+            break
+        tokens.append(token)
+    return tuple(tokens)
 
 
 def _overlaps(earlier, later):

@@ -298,3 +298,14 @@ def test_shipped_streams_are_valid_and_one_file_each():
     assert len(files) == len(SHIPPED)
     result = run_cli("init", "--dry-run", "--nats-url", "nats://127.0.0.1:1", "--timeout", "1s")
     assert result.returncode == 3  # validation passed, then the connection failed
+
+
+def test_sealed_stream_is_created_then_sealed_and_init_is_then_a_no_op(nats_server, tmp_path):
+    folder = tmp_path / "sealed"
+    write(folder, "archive.yaml", "name: ARCHIVE\nsubjects: [archive.>]\nsealed: true\n")
+    result = run_cli("init", "-f", folder, "--nats-url", nats_server.url)
+    assert result.returncode == 0, result
+    assert probe.streams(nats_server.url)["ARCHIVE"]["config"]["sealed"] is True
+    with probe.ApiRecorder(nats_server.url) as recorder:
+        assert run_cli("init", "-f", folder, "--nats-url", nats_server.url).returncode == 0
+    assert recorder.writes == []

@@ -35,22 +35,19 @@ async def _init(ctx, args, specs):
     async with ctx.jetstream() as js:
         server = await js.snapshot()
         actions = plan(specs, server, prune=args.prune)
-        deletes = [a for a in actions if a.action == "delete"]
-        applying = not args.dry_run
-        if deletes and applying:
-            applying = _confirm_prune(ctx, args, deletes, server)
-        if applying:
+        deletes = [a for a in actions if a.action == "delete"]  # only with --prune
+        if not args.dry_run:
+            if deletes:
+                _confirm_prune(ctx, deletes, server)  # raises Refused: then nothing at all is applied
             from ..apply import apply_actions
 
-            # Without confirmation the deletions stay in the plan but are not applied.
-            runnable = actions if args.prune and applying else [a for a in actions if a.action != "delete"]
-            await apply_actions(ctx, js, runnable)
+            await apply_actions(ctx, js, actions)
         ctx.log(f"{js.writes} write requests sent")
     print_plan(ctx, actions, dry_run=args.dry_run)
     return plan_exit_status(actions)
 
 
-def _confirm_prune(ctx, args, deletes, server):
+def _confirm_prune(ctx, deletes, server):
     from ..confirm import confirm
     from .report import describe_streams
 

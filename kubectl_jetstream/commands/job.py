@@ -1,11 +1,280 @@
-"""job: written by the distribution work (issue 5)."""
+"""job: print (never apply) a ConfigMap of the stream files and a Job that runs this tool inside the cluster.
+
+    kubectl jetstream job init -n nats | kubectl apply -f -
+    kubectl jetstream job purge AGENT_WORK --keep 100 -n nats | kubectl apply -f -
+
+Everything after VERB is what you would give `kubectl jetstream VERB` (stream names, its flags); the job's
+own flags (--image, --name, --service-account, --ttl, --backoff-limit, --restart-policy) go anywhere. The
+ConfigMap holds every streams.d file verbatim (data keys are the file names) and is mounted at
+/etc/jetstream/streams.d; the Job runs `kubectl-jetstream VERB ... -f /etc/jetstream/streams.d` with the
+in-cluster service account, so it finds NATS as the plugin does (Service discovery; -n, --service, --port,
+--timeout and the --*-secret flags are passed on; --kubeconfig/--context are not: they are this machine's).
+Destructive verbs get --yes: there is no terminal in a Job, and writing the Job is the confirmation.
+"""
+import os
+import re
+
+from .. import __version__
+from ..errors import UsageError
+
+IMAGE = f"ghcr.io/swe-ai-fleet/kubectl-jetstream:v{__version__}"
+MOUNT = "/etc/jetstream/streams.d"
+VERBS = ("init", "diff", "ls", "wait", "purge", "delete", "recreate")
+DESTRUCTIVE = ("purge", "delete", "recreate")
+CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses a bigger ConfigMap
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+# Flags that choose how the tool finds NATS from inside the cluster: passed on as given.
+FORWARDED = (("service", "--service"), ("port", "--port"), ("creds_secret", "--creds-secret"),
+             ("token_secret", "--token-secret"), ("user_secret", "--user-secret"), ("timeout", "--timeout"),
+             ("request_timeout", "--request-timeout"))
+# Flags that cannot go into a Job: local files, or secrets that would be written into the Job spec.
+NOT_FORWARDED = (("creds", "--creds", "--creds-secret"), ("nkey", "--nkey", "a --creds-secret"),
+                 ("tls_ca", "--tls-ca", "a CA the pod trusts"), ("tls_cert", "--tls-cert", "--creds-secret"),
+                 ("tls_key", "--tls-key", "--creds-secret"), ("token", "--token", "--token-secret"),
+                 ("password", "--password", "--user-secret"), ("nats_user", "--nats-user", "--user-secret"))
+
+
+JOB_OPTIONS = ("image", "name", "service_account", "ttl", "backoff_limit", "restart_policy")
+
+
+def add_job_options(parser):
+    parser.add_argument("--image", default=IMAGE, help=f"container image (default {IMAGE})")
+    parser.add_argument("--name", default=None, help="name of the Job and its ConfigMap (default jetstream-VERB)")
+    parser.add_argument("--service-account", metavar="NAME", default=None,
+                        help="service account of the Job's pod (it needs the RBAC in docs/rbac.yaml)")
+    parser.add_argument("--ttl", metavar="DURATION", default="1h",
+                        help="delete the finished Job after DURATION (ttlSecondsAfterFinished; default 1h)")
+    parser.add_argument("--backoff-limit", type=int, metavar="N", default=2,
+                        help="retries before the Job is marked failed (default 2)")
+    parser.add_argument("--restart-policy", choices=("Never", "OnFailure"), default="Never",
+                        help="Never (default: a failed pod stays for its logs) or OnFailure")
 
 
 def add_arguments(parser):
-    pass
+    import argparse
+
+    parser.add_argument("verb", nargs="?", default="init", choices=VERBS, metavar="VERB",
+                        help=f"the command the Job runs: {', '.join(VERBS)} (default init)")
+    parser.add_argument("verb_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="stream names and flags for VERB, as for `kubectl jetstream VERB`")
+    add_job_options(parser)
 
 
 def run(ctx, args):
-    from ..errors import UsageError
+    from ..output import to_yaml
 
-    raise UsageError("job is not built yet")
+    documents = job_documents(ctx, args)
+    ctx.echo("---\n" + "---\n".join(to_yaml(d) for d in documents).rstrip("\n"))
+    return 0
+
+
+def _parse_quietly(parser, argv, known=False):
+    """argparse without its usage text: a SystemExit becomes a one-line UsageError."""
+    import contextlib
+    import io
+
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            return parser.parse_known_args(argv) if known else parser.parse_args(argv)
+    except SystemExit:
+        lines = stderr.getvalue().strip().splitlines()
+        message = lines[-1].split(": error: ", 1)[-1] if lines else "usage error"
+        raise UsageError(f"job: `{' '.join(argv)}`: {message}") from None
+
+
+def parse_verb(args):
+    """(job options, the verb's own parsed arguments) from what follows VERB on the command line."""
+    import argparse
+
+    from ..cli import build_parser
+
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    add_job_options(options)
+    options.set_defaults(**{dest: getattr(args, dest) for dest in JOB_OPTIONS})
+    opts, rest = _parse_quietly(options, list(args.verb_args), known=True)
+    parser = build_parser(prog="kubectl jetstream")
+    verb_args = _parse_quietly(parser, [args.verb, *rest])
+    # Shared flags may come before `job`, between `job` and VERB, or after VERB: the latest wins.
+    for dest in common_dests():
+        value = getattr(verb_args, dest, None)
+        if value is None or value == parser.get_default(dest):
+            setattr(verb_args, dest, getattr(args, dest, None))
+        elif dest == "filename" and getattr(args, "filename", None):
+            setattr(verb_args, dest, list(args.filename) + list(value))
+    return opts, verb_args
+
+
+def common_dests():
+    import argparse
+
+    from ..cli import add_common_arguments
+
+    probe = argparse.ArgumentParser(add_help=False)
+    add_common_arguments(probe, suppress=False)
+    return [a.dest for a in probe._actions]
+
+
+def verb_flags(verb, verb_args):
+    """The verb's own flags (not the shared ones) as command-line words, from their parsed values."""
+    import argparse
+
+    from ..cli import build_parser
+
+    parser = build_parser(prog="kubectl jetstream")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
+    shared = set(common_dests()) | {"help"}
+    words = []
+    for action in sub._actions:
+        if not action.option_strings or action.dest in shared:
+            continue
+        value = getattr(verb_args, action.dest, action.default)
+        if value == action.default or value is None:
+            continue
+        flag = max(action.option_strings, key=len) if action.dest != "yes" else "--yes"
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction)):
+            words.append(flag)
+        elif isinstance(action, argparse._CountAction):
+            words += [flag] * int(value)
+        elif isinstance(action, argparse._AppendAction):
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return words
+
+
+def job_documents(ctx, args):
+    """[ConfigMap, Job] as dicts; raises UsageError for anything that cannot work inside the cluster."""
+    from ..units import UnitError, parse_duration
+    from .common import select_specs, stream_names
+
+    opts, verb_args = parse_verb(args)
+    verb = args.verb
+    names = list(getattr(verb_args, "streams", None) or [])
+    if verb in DESTRUCTIVE and not names and not verb_args.all:
+        raise UsageError(f"job {verb}: name at least one stream, or use --all for every stream in streams.d")
+    name = opts.name or f"jetstream-{verb}"
+    if len(name) > 52 or not _DNS_LABEL.match(name):  # Job names become pod labels; leave room for suffixes
+        raise UsageError(f"--name {name!r}: lower-case letters, digits and '-', at most 52 characters")
+    try:
+        ttl = parse_duration(opts.ttl)
+    except UnitError as exc:
+        raise UsageError(f"--ttl: {exc}") from None
+    if ttl < 0:
+        raise UsageError("--ttl must not be negative")
+    if opts.backoff_limit < 0:
+        raise UsageError("--backoff-limit must not be negative")
+    if opts.service_account and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", opts.service_account):
+        raise UsageError(f"--service-account {opts.service_account!r} is not a valid name")
+
+    ctx.args.filename = verb_args.filename
+    specs = ctx.load_specs()  # every file validated first: exit 2 on an invalid one
+    if verb in ("init", "diff", "recreate"):
+        select_specs(specs, stream_names(verb_args))
+    files = configmap_data(specs)
+
+    namespace = verb_args.namespace
+    command = [verb, *names, "-f", MOUNT]
+    if namespace:
+        command += ["-n", namespace]
+    command += forwarded_flags(ctx, verb_args)
+    if verb_args.verbose:
+        command.append("-" + "v" * verb_args.verbose)
+    command += verb_flags(verb, verb_args)
+    if verb in DESTRUCTIVE and not (verb_args.yes or verb_args.dry_run):
+        command.append("--yes")
+    from ..cli import build_parser
+
+    _parse_quietly(build_parser(prog="kubectl-jetstream"), command)  # the pod must be able to parse it
+
+    labels = {"app.kubernetes.io/name": "kubectl-jetstream", "app.kubernetes.io/instance": name,
+              "app.kubernetes.io/component": verb, "app.kubernetes.io/version": __version__,
+              "app.kubernetes.io/managed-by": "kubectl-jetstream"}
+    configmap_name = f"{name}-streams"
+
+    def metadata(obj_name):
+        meta = {"name": obj_name}
+        if namespace:
+            meta["namespace"] = namespace
+        meta["labels"] = dict(labels)
+        return meta
+
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(configmap_name), "data": files}
+    pod_spec = {"restartPolicy": opts.restart_policy}
+    if opts.service_account:
+        pod_spec["serviceAccountName"] = opts.service_account
+    pod_spec.update({
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{
+            "name": "jetstream",
+            "image": opts.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["kubectl-jetstream"],
+            "args": command,
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "streams", "mountPath": MOUNT, "readOnly": True},
+                             {"name": "tmp", "mountPath": "/tmp"}],
+        }],
+        "volumes": [{"name": "streams", "configMap": {"name": configmap_name}},
+                    {"name": "tmp", "emptyDir": {}}],
+    })
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(name),
+        "spec": {
+            "backoffLimit": opts.backoff_limit,
+            "ttlSecondsAfterFinished": int(ttl // 1_000_000_000),
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+        },
+    }
+    return [configmap, job]
+
+
+def configmap_data(specs):
+    """{file name: content} of the files the specs came from, verbatim."""
+    data, origin = {}, {}
+    for path in sorted({s.path for s in specs}):
+        key = os.path.basename(path)
+        if not _CONFIGMAP_KEY.match(key):
+            raise UsageError(f"{path}: a ConfigMap key must be letters, digits, '-', '_' or '.': rename the file")
+        if key in data:
+            raise UsageError(f"{origin[key]} and {path} have the same file name; a ConfigMap needs unique names")
+        with open(path, encoding="utf-8") as f:
+            data[key] = f.read()
+        origin[key] = path
+    size = sum(len(k) + len(v.encode()) for k, v in data.items())
+    if size > CONFIGMAP_LIMIT:
+        raise UsageError(f"the stream files are {size} bytes, over the 1 MiB a ConfigMap can hold")
+    return data
+
+
+def forwarded_flags(ctx, args):
+    flags = []
+    for dest, flag in FORWARDED:
+        value = getattr(args, dest, None)
+        if value:
+            flags += [flag, str(value)]
+    if args.nats_url:
+        if _is_local(args.nats_url):
+            ctx.warn(f"--nats-url {args.nats_url} (or NATS_URL) points at this machine: not passed to the Job, "
+                     "which finds NATS through its Service")
+        else:
+            flags += ["--nats-url", args.nats_url]
+    for dest, flag, instead in NOT_FORWARDED:
+        if getattr(args, dest, None):
+            ctx.warn(f"{flag} (or its NATS_* variable) is not passed to the Job: it would be a local file or a "
+                     f"secret written into the Job spec; use {instead}")
+    return flags
+
+
+def _is_local(url):
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url if "://" in url else "nats://" + url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")

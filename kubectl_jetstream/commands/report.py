@@ -11,9 +11,9 @@ def action_record(action):
         "action": action.action,
         "changes": [{"field": c.field, "from": c.old, "to": c.new} for c in action.changes],
     }
-    if getattr(action, "result", None):
+    if action.result:
         record["result"] = action.result
-    if getattr(action, "error", None):
+    if action.error:
         record["error"] = action.error
     if action.reason:
         record["reason"] = action.reason
@@ -21,8 +21,7 @@ def action_record(action):
 
 
 def action_cell(action):
-    result = getattr(action, "result", None)
-    if result == "failed":
+    if action.result == "failed":
         return f"{action.action} (failed)"
     return action.action
 
@@ -37,10 +36,10 @@ def print_plan(ctx, actions, dry_run=False):
         ctx.echo(summary(actions, dry_run))
     for a in actions:
         if a.action == "replace":
-            ctx.stderr.write(f"{label(a)}: {a.reason or 'cannot be changed in place'}; "
+            ctx.stderr.write(f"{a.target}: {a.reason or 'cannot be changed in place'}; "
                              f"run `kubectl jetstream recreate {a.stream}` (deletes its messages)\n")
-        if getattr(a, "error", None):
-            ctx.stderr.write(f"error: {label(a)}: {a.action} failed: {a.error}\n")
+        if a.error:
+            ctx.stderr.write(f"error: {a.target}: {a.action} failed: {a.error}\n")
 
 
 def changes_cell(action):
@@ -48,10 +47,6 @@ def changes_cell(action):
     if action.action == "create":
         return ""
     return "; ".join(str(c) for c in action.changes)
-
-
-def label(action):
-    return f"{action.stream}/{action.consumer}" if action.consumer else action.stream
 
 
 def summary(actions, dry_run):
@@ -65,7 +60,7 @@ def summary(actions, dry_run):
 
 
 def plan_exit_status(actions):
-    if any(a.action == "replace" or getattr(a, "result", None) == "failed" for a in actions):
+    if any(a.action == "replace" or a.result == "failed" for a in actions):
         return ExitStatus.PARTIAL
     return ExitStatus.OK
 

@@ -21,7 +21,15 @@ def run(ctx, args):
     return 0
 
 
+STEPS = {
+    "connect": "the NATS server to accept connections",
+    "jetstream": "JetStream to answer ($JS.API.INFO)",
+}
+
+
 async def wait_until_ready(ctx, duration, announce=False):
+    """Retry with backoff until JetStream answers; at the deadline raise Unreachable naming the step that
+    never became ready (the Kubernetes steps are kube.wait_for_ready_pod's)."""
     limit = timeout_seconds(duration, "--wait" if ctx.args.command == "init" else "--timeout")
     deadline = time.monotonic() + limit
     if not ctx.args.nats_url:
@@ -29,7 +37,7 @@ async def wait_until_ready(ctx, duration, announce=False):
 
         await asyncio.get_running_loop().run_in_executor(None, wait_for_ready_pod, ctx, deadline)
         ctx.log("the NATS Service has a ready pod")
-    delay, last = 0.1, None
+    delay, last, step = 0.1, None, "connect"
     while True:
         try:
             attempt = min(ATTEMPT_TIMEOUT, max(deadline - time.monotonic(), 0.1))
@@ -41,10 +49,13 @@ async def wait_until_ready(ctx, duration, announce=False):
         except UsageError:
             raise
         except ToolError as exc:
-            last = exc
+            if getattr(exc, "fatal", False):  # wrong credentials or TLS: waiting will not fix it
+                raise
+            last, step = exc, getattr(exc, "step", "connect")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise Unreachable(f"NATS/JetStream not ready after {duration}: {last}")
-        ctx.log(f"not ready yet ({last}); retrying in {delay:.1f}s")
+            where = STEPS.get(step, step)
+            raise Unreachable(f"timed out after {duration} waiting for {where}: {last}")
+        ctx.log(f"not ready yet ({last}); retrying in {min(delay, remaining):.1f}s")
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 2, 2.0)
