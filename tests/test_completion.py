@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clean_env, run_cli
+from runner import REPO, clean_env, run_cli
 from kubectl_jetstream.cli import COMMANDS
 from kubectl_jetstream.completion import (DIRECTIVE_DEFAULT, DIRECTIVE_FILTER_DIRS, DIRECTIVE_NO_FILE_COMP,
                                           complete, name_in_yaml, stream_names)

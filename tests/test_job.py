@@ -6,7 +6,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import REPO, SHIPPED_STREAMS, run_cli
+from runner import REPO, SHIPPED_STREAMS, run_cli
 from kubectl_jetstream import __version__
 from kubectl_jetstream.commands.job import IMAGE, MOUNT
 

@@ -60,6 +60,11 @@ def refused(port):
     return False
 
 
+def our_threads():
+    """Threads of the process under test (the fake API server's own threads are test infrastructure)."""
+    return {t for t in threading.enumerate() if not t.name.startswith("fake-kube")}
+
+
 def wait_until(condition, timeout=5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,7 +76,7 @@ def wait_until(condition, timeout=5):
 
 def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    before = set(threading.enumerate())
+    before = our_threads()
     with kube.kube_endpoint(make_ctx()) as ep:
         assert ep.via == "port-forward"
 
@@ -95,8 +100,8 @@ def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
         assert elapsed < 3, f"300 round trips took {elapsed:.2f}s"
         local = port_of(ep.url)
     assert refused(local), "the local port still accepts connections after the command"
-    assert wait_until(lambda: set(threading.enumerate()) <= before), \
-        [t.name for t in set(threading.enumerate()) - before]
+    assert wait_until(lambda: our_threads() <= before), \
+        [t.name for t in our_threads() - before]
     assert wait_until(lambda: not kenv.active_forwards())
 
 
@@ -229,7 +234,7 @@ def test_forbidden_port_forward_is_reported_before_anything_else(kenv, nats_serv
 
 def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    before = set(threading.enumerate())
+    before = our_threads()
     errors = []
     old_hook = threading.excepthook
     threading.excepthook = lambda args: errors.append(args)
@@ -246,12 +251,12 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
     finally:
         threading.excepthook = old_hook
     assert not errors
-    assert wait_until(lambda: set(threading.enumerate()) <= before)
+    assert wait_until(lambda: our_threads() <= before)
 
 
 def test_closing_with_a_connection_in_use_ends_it(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    before = set(threading.enumerate())
+    before = our_threads()
     with kube.kube_endpoint(make_ctx()) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
@@ -260,7 +265,7 @@ def test_closing_with_a_connection_in_use_ends_it(kenv, nats_server):
     s.settimeout(5)
     assert s.recv(100) == b""
     s.close()
-    assert wait_until(lambda: set(threading.enumerate()) <= before)
+    assert wait_until(lambda: our_threads() <= before)
     assert wait_until(lambda: not kenv.active_forwards())
 
 

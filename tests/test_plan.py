@@ -4,22 +4,12 @@ Server configs below are what nats-server 2.15.1 really returns (captured with t
 companion tests/test_plan_server.py proves the same rules against a live server.
 """
 import copy
-from dataclasses import dataclass, field
 
 import pytest
 
 from kubectl_jetstream import plan as planmod
 from kubectl_jetstream.plan import Action, Change, diff_config, plan, unmanaged
-
-try:
-    from kubectl_jetstream.spec import StreamSpec
-except ImportError:  # spec.py not written yet: the same shape
-    @dataclass
-    class StreamSpec:
-        name: str
-        config: dict
-        consumers: list = field(default_factory=list)
-        path: str = "streams.d/test.yaml"
+from kubectl_jetstream.spec import StreamSpec
 
 S = 1_000_000_000
 MIN = 60 * S

@@ -8,19 +8,8 @@ planned config creates the replacement, after which a re-plan is "unchanged".
 import pytest
 
 from kubectl_jetstream.plan import desired_stream, plan, refusals, update_config
+from kubectl_jetstream.spec import StreamSpec
 from probe import api, consumers, publish, streams
-
-try:
-    from kubectl_jetstream.spec import StreamSpec
-except ImportError:  # spec.py not written yet: the same shape
-    from dataclasses import dataclass, field
-
-    @dataclass
-    class StreamSpec:
-        name: str
-        config: dict
-        consumers: list = field(default_factory=list)
-        path: str = "streams.d/test.yaml"
 
 S = 1_000_000_000
 MIN = 60 * S

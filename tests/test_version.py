@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, clean_env, run_cli
+from runner import REPO, clean_env, run_cli
 from kubectl_jetstream import __version__
 
 HEAVY = ("nats", "kubernetes", "yaml", "tabulate", "urllib3", "websocket")
