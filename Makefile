@@ -27,5 +27,17 @@ test: $(STAMP)
 dist: $(STAMP)
 	$(PY) scripts/build_dist.py
 
+# Start-up, init/no-op init/ls/diff of 1000 generated streams (direct and through the Kubernetes port-forward)
+# against the old init Job's approach, on a nats-server it starts; table on stdout, bench/results.json.
+# `$(PY) bench/run.py --quick` is the 20-stream smoke version; docs/performance.md has the latest figures.
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+# The plugin against a real kube-apiserver 1.34 + etcd + kube-controller-manager + kwok, built from Go modules
+# into ~/.cache/kubectl-jetstream-e2e/bin (once; see e2e/README.md). CLUSTER=existing: the cluster of $KUBECONFIG.
+e2e: $(STAMP)
+	if [ "$(CLUSTER)" != existing ]; then bash e2e/build.sh; fi
+	KJS_E2E=1 KJS_E2E_CLUSTER=$(or $(CLUSTER),local) $(PY) -m pytest tests/e2e -m e2e -q
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -24,8 +24,9 @@ def unpacked(archive):
             key = hashlib.sha256()
             for m in members:
                 key.update(("%s %d %d\n" % (m.filename, m.CRC, m.file_size)).encode())
+            # A folder of its own: pruning old copies below must never touch anything else in the cache.
             base = setting or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                                           "kubectl-jetstream")
+                                           "kubectl-jetstream", "zipapp")
             target = os.path.join(base, key.hexdigest()[:24])
             if os.path.isfile(os.path.join(target, ".complete")):
                 return target
@@ -34,7 +35,7 @@ def unpacked(archive):
 
             os.makedirs(base, exist_ok=True)
             for old in os.listdir(base):  # earlier builds: one unpacked copy is enough
-                if old != os.path.basename(target) and not old.startswith("."):
+                if old != os.path.basename(target) and len(old) == 24 and not old.startswith("."):
                     shutil.rmtree(os.path.join(base, old), ignore_errors=True)
             tmp = tempfile.mkdtemp(prefix=".unpacking-", dir=base)
             try:

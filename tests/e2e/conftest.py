@@ -5,7 +5,9 @@ cluster. `make e2e` (bash e2e/build.sh && KJS_E2E=1 python -m pytest tests/e2e -
 KJS_E2E_CLUSTER=existing runs them against the cluster of $KUBECONFIG instead of the local harness.
 """
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,17 +29,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("cluster")
-    c = None
+def cluster(request):
+    """The session's cluster. Its folder (logs, PKI, kubeconfigs, etcd data) is removed after a green run and
+    kept, with its path printed, after a failure (pytest's own tmp folders are pruned by any later pytest)."""
+    workdir = Path(tempfile.mkdtemp(prefix="kjs-e2e-"))
+    c = harness.start_cluster(workdir)  # stops whatever it started if it fails
+    sys.stderr.write(f"\n[e2e] {c.mode} cluster up in {c.startup_seconds:.1f}s, logs in {workdir}\n")
     try:
-        c = harness.start_cluster(workdir)
-        sys.stderr.write(f"\n[e2e] {c.mode} cluster up in {c.startup_seconds:.1f}s, logs in {workdir}\n")
         yield c
     finally:
-        if c is not None:
-            c.stop()
-            assert not c.leftover_pids(), f"processes left running: {c.leftover_pids()}"
+        c.stop()
+        leftover = c.leftover_pids()
+        if request.session.testsfailed or leftover:
+            sys.stderr.write(f"\n[e2e] kept {workdir} (logs of the cluster)\n")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+        assert not leftover, f"processes left running: {leftover}"
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def wait_until(predicate, timeout, what, interval=0.1):
             value = predicate()
             if value:
                 return value
-        except ProcessDied:
+        except (ProcessDied, NameError, AttributeError, TypeError):  # bugs, not "not yet"
             raise
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last = exc
@@ -128,6 +128,8 @@ class Relay:
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
         self.connections = 0
+        self.bytes_down = 0  # server -> client
+        self.tripwire = None  # called with the relay after each server -> client chunk
         self._socks = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -152,10 +154,10 @@ class Relay:
                     return
                 self.connections += 1
                 self._socks.update((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream, 0), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, self.delay), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, 0, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.delay, True), daemon=True).start()
 
-    def _pump(self, src, dst, delay):
+    def _pump(self, src, dst, delay, downstream):
         try:
             while True:
                 data = src.recv(65536)
@@ -164,6 +166,10 @@ class Relay:
                 if delay:
                     time.sleep(delay)
                 dst.sendall(data)
+                if downstream:
+                    self.bytes_down += len(data)
+                    if self.tripwire:
+                        self.tripwire(self)
         except OSError:
             pass
         finally:
@@ -629,8 +635,31 @@ class KwokNats(NatsDeployment):
 
     def kill_pod(self, pod):
         """The pod's container dies: its open port-forward streams break, and the pod object goes away."""
-        self.relays.pop(pod).close()
+        relay = self.relays.pop(pod, None)
+        if relay:
+            relay.close()
         self.kubectl("delete", "pod", pod, "--grace-period=0", "--force", "--wait=false", check=False)
+
+    def arm_kill(self, after_bytes):
+        """The first pod whose relay has sent `after_bytes` to its client dies on the spot (its relay closes
+        mid-stream); returns an Event whose `.pod` names it. Call kill_pod(event.pod) to delete the pod."""
+        fired = threading.Event()
+        fired.pod = None
+        lock = threading.Lock()
+
+        def trip(relay):
+            if relay.bytes_down < after_bytes:
+                return
+            with lock:
+                if fired.is_set():
+                    return
+                fired.pod = next(p for p, r in self.relays.items() if r is relay)
+                fired.set()
+            relay.close()
+
+        for relay in self.relays.values():
+            relay.tripwire = trip
+        return fired
 
     def stop(self):
         for relay in self.relays.values():
@@ -655,7 +684,7 @@ class StatefulSetNats(NatsDeployment):
             self._forward()
         return f"nats://127.0.0.1:{self.local_port}"
 
-    def start(self):
+    def manifests(self):
         lines = ['listen: "0.0.0.0:4222"', 'http: "0.0.0.0:8222"', "server_name: $POD_NAME",
                  'jetstream { store_dir: "/data" }']
         if self.replicas > 1:  # a real JetStream cluster, so a pod's death loses no stream
@@ -665,7 +694,10 @@ class StatefulSetNats(NatsDeployment):
         conf = "\n".join(lines + [self.nats_config])
         objs, self.labels, self.port_name = nats_manifests(self.layout, self.replicas, for_kwok=False,
                                                            config_text=conf)
-        self.cluster.apply(objs, namespace=self.namespace)
+        return objs
+
+    def start(self):
+        self.cluster.apply(self.manifests(), namespace=self.namespace)
         self.wait_ready(timeout=300)
         return self
 
@@ -767,6 +799,7 @@ def main(argv=None):
             time.sleep(hold)
     finally:
         cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,13 +39,20 @@ class KeyPair:
     def __init__(self, prefix):
         self.prefix = prefix
         self.raw_seed = secrets.token_bytes(32)
-        self._dir = tempfile.mkdtemp(prefix="kjs-nkey-")
-        self._key = os.path.join(self._dir, "key.der")
-        with open(self._key, "wb") as f:
-            f.write(PKCS8_ED25519 + self.raw_seed)
-        pub = subprocess.run(["openssl", "pkey", "-inform", "DER", "-in", self._key, "-pubout", "-outform", "DER"],
-                             capture_output=True, check=True).stdout
+        pub = self._openssl(["pkey", "-inform", "DER", "-in", "{key}", "-pubout", "-outform", "DER"])
         self.raw_public = pub[-32:]
+
+    def _openssl(self, args, data=None):
+        """openssl with the private key (and `data`) in files of a temporary folder removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="kjs-nkey-") as d:
+            key, path = os.path.join(d, "key.der"), os.path.join(d, "data")
+            with open(key, "wb") as f:
+                f.write(PKCS8_ED25519 + self.raw_seed)
+            if data is not None:
+                with open(path, "wb") as f:
+                    f.write(data)
+            argv = ["openssl"] + [a.format(key=key, data=path) for a in args]
+            return subprocess.run(argv, capture_output=True, check=True).stdout
 
     @property
     def public(self):
@@ -58,11 +65,8 @@ class KeyPair:
         return _b32(bytes([b1, b2]) + self.raw_seed)
 
     def sign(self, data):
-        path = os.path.join(self._dir, "data")
-        with open(path, "wb") as f:
-            f.write(data)
-        return subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", self._key, "-keyform", "DER",
-                               "-in", path], capture_output=True, check=True).stdout
+        return self._openssl(["pkeyutl", "-sign", "-rawin", "-inkey", "{key}", "-keyform", "DER", "-in", "{data}"],
+                             data)
 
 
 def jwt(issuer, subject_public, name, nats):

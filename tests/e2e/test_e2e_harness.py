@@ -1,11 +1,14 @@
 """The harness itself, before the plugin is involved: the apiserver is real, and the real kubectl's
 port-forward reaches the nats-server behind a pod (kwok ClusterPortForward + the apiserver's portforward proxy)."""
 import json
+import os
+import subprocess
 
 import pytest
 
 import e2e_harness as harness
 import probe
+from natsserver import nats_server_binary
 
 
 def test_apiserver_is_real(cluster):
@@ -51,14 +54,22 @@ def test_a_killed_pod_breaks_its_stream(cluster, deploy):
 
 @pytest.mark.parametrize("layout", harness.LAYOUTS)
 @pytest.mark.parametrize("replicas", [1, 3])
-def test_existing_cluster_manifests_are_valid(cluster, layout, replicas):
+def test_existing_cluster_manifests_are_valid(cluster, layout, replicas, tmp_path):
     """What `make e2e CLUSTER=existing` applies (ConfigMap + nats:2.10-alpine StatefulSet + Services) passes the
     real apiserver's validation (server-side dry run, strict field validation)."""
     if cluster.mode != "local":
         pytest.skip("applied for real in existing mode")
     ns = cluster.new_namespace("kjs-dry")
     dep = harness.StatefulSetNats(cluster, layout, replicas, 'authorization { token: "x" }', ns)
-    objs, _, _ = harness.nats_manifests(layout, replicas, for_kwok=False, config_text="listen: 0.0.0.0:4222")
+    objs = dep.manifests()
+    conf = next(o for o in objs if o["kind"] == "ConfigMap")["data"]["nats.conf"]
+    assert ("cluster {" in conf) == (replicas > 1)
+    # the generated nats.conf parses (nats-server -t), with the POD_NAME the StatefulSet gives it
+    conf_file = tmp_path / "nats.conf"
+    conf_file.write_text(conf)
+    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(conf_file)], capture_output=True, text=True,
+                             env=dict(os.environ, POD_NAME="nats-0"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     r = cluster.kubectl("apply", "--dry-run=server", "--validate=strict", "-n", ns, "-f", "-",
                         input=harness.as_list(objs))
     assert "statefulset.apps/nats created (server dry run)" in r.stdout, r.stdout
