@@ -553,3 +553,31 @@ def plan(specs, server, prune=False):
         for name in unmanaged(specs, server):
             actions.append(Action(name, None, "delete", [], None))
     return actions
+
+
+# -- updates that lose messages ---------------------------------------------------------------------------
+def message_loss(action, state):
+    """Why carrying out this stream update would remove messages the stream holds now (or sooner than its
+    current limits would), or "" when it would not. The server applies tightened limits at once, so `init`
+    asks before such an update as it does before --prune. `state` is the stream's current state."""
+    if action.consumer is not None or action.action != "update":
+        return ""
+    messages, size = (state or {}).get("messages", 0), (state or {}).get("bytes", 0)
+    if not messages:
+        return ""
+    reasons = []
+    for change in action.changes:
+        old, new = change.old, change.new
+        limited = isinstance(new, int) and new > 0 and not isinstance(new, bool)
+        if change.field == "max_msgs" and limited and new < messages:
+            reasons.append(f"max_msgs {new} removes {messages - new} of {messages} messages")
+        elif change.field == "max_bytes" and limited and new < size:
+            reasons.append(f"max_bytes {format_value('max_bytes', new)} removes the oldest messages beyond it "
+                           f"({units.human_bytes(size)} held)")
+        elif change.field == "max_msgs_per_subject" and limited and (not old or old < 0 or new < old):
+            reasons.append(f"max_msgs_per_subject {new} removes older messages of subjects holding more")
+        elif change.field == "max_age" and limited and (not old or new < old):
+            reasons.append(f"max_age {format_value('max_age', new)} expires older messages sooner")
+        elif change.field == "retention" and new == "interest" and old != "interest":
+            reasons.append("interest retention removes messages no consumer is interested in")
+    return "; ".join(reasons)

@@ -311,7 +311,7 @@ def test_init_and_ls_through_kubectl_against_a_real_server(installed, nats_serve
     result = run(KUBECTL, "jetstream", "version", "--nats-url", nats_server.url, "-o", "json")
     assert result.returncode == 0 and '"api_level"' in result.stdout, result
     # The zipapp unpacked itself once into the cache, so later runs keep bytecode.
-    assert list((installed["root"] / "cache" / "kubectl-jetstream").glob("*/.complete"))
+    assert list((installed["root"] / "cache" / "kubectl-jetstream" / "zipapp").glob("*/.complete"))
 
 
 def test_the_kubernetes_client_imports_under_the_bare_python(installed):

@@ -113,10 +113,8 @@ def test_environment_cannot_say_yes(world, tmp_path):
     assert world_state(url) == before
 
 
-# `init` is not destructive by contract ("never deletes or recreates"), yet an in-place update that tightens
-# a limit or changes retention makes the server drop messages at once. Found by this suite; the fix belongs
-# to commands/init.py / plan.py (treat such an update like --prune: show what would be lost, ask, refuse
-# without --yes). Strict xfail: these start passing (and must then lose the marker) when it is fixed.
+# `init` is not destructive by contract, yet an in-place update that tightens a limit or changes retention
+# makes the server drop messages at once: such updates are shown and confirmed like --prune.
 LOSSY_EDITS = [
     ("max_msgs", "max_msgs: 2\n"),
     ("max_bytes", "max_bytes: 100\n"),
@@ -126,8 +124,6 @@ LOSSY_EDITS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (commands/init.py, plan.py): init applies an update that makes the "
-                                       "server drop messages without asking")
 @pytest.mark.parametrize("field, line", LOSSY_EDITS, ids=[f for f, _ in LOSSY_EDITS])
 def test_init_does_not_silently_drop_messages_by_tightening_a_limit(server, tmp_path, field, line):
     import time
@@ -144,5 +140,22 @@ def test_init_does_not_silently_drop_messages_by_tightening_a_limit(server, tmp_
             time.sleep(1.5)
         assert "Traceback" not in result.output
         assert probe.message_counts(server.url)["LOSSY"] == 5, (field, result)
+    finally:
+        probe.api(server.url, "STREAM.DELETE.LOSSY")
+
+
+def test_init_applies_a_message_removing_update_with_yes(server, tmp_path):
+    folder = tmp_path / "streams.d"
+    folder.mkdir()
+    (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\n")
+    try:
+        assert run_cli("init", "-f", folder, "--nats-url", server.url).returncode == 0
+        probe.publish(server.url, "lossy.a", 5)
+        (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\nmax_msgs: 2\n")
+        refused = run_without_terminal("init", "-f", folder, "--nats-url", server.url, cwd=tmp_path)
+        assert refused.returncode == 2 and "max_msgs 2 removes 3 of 5 messages" in refused.stderr
+        applied = run_cli("init", "--yes", "-f", folder, "--nats-url", server.url)
+        assert applied.returncode == 0, applied
+        assert probe.message_counts(server.url)["LOSSY"] == 2
     finally:
         probe.api(server.url, "STREAM.DELETE.LOSSY")

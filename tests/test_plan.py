@@ -585,3 +585,26 @@ def test_action_defaults():
     assert action.reason == "" and action.target == "S"
     assert Action("S", "c", "delete", [], None).target == "S/c"
     assert planmod.known_keys("stream")[0] == "name"
+
+
+@pytest.mark.parametrize("field, old, new, state, lossy", [
+    ("max_msgs", -1, 2, {"messages": 5}, True),
+    ("max_msgs", -1, 10, {"messages": 5}, False),
+    ("max_bytes", -1, 100, {"messages": 5, "bytes": 500}, True),
+    ("max_bytes", -1, 1000, {"messages": 5, "bytes": 500}, False),
+    ("max_age", 0, 3600 * S, {"messages": 1}, True),
+    ("max_age", 3600 * S, 7200 * S, {"messages": 1}, False),
+    ("max_msgs_per_subject", -1, 1, {"messages": 2}, True),
+    ("retention", "limits", "interest", {"messages": 1}, True),
+    ("max_msgs", -1, 2, {"messages": 0}, False),
+    ("description", "a", "b", {"messages": 9}, False),
+])
+def test_message_loss_flags_updates_that_remove_messages(field, old, new, state, lossy):
+    action = Action("S", None, "update", [Change(field, old, new)], {})
+    assert bool(planmod.message_loss(action, state)) is lossy
+
+
+def test_message_loss_ignores_creates_and_consumers():
+    change = [Change("max_msgs", -1, 1)]
+    assert planmod.message_loss(Action("S", None, "create", change, {}), {"messages": 5}) == ""
+    assert planmod.message_loss(Action("S", "c", "update", change, {}), {"messages": 5}) == ""

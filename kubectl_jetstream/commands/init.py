@@ -25,7 +25,7 @@ def run(ctx, args):
 
 
 async def _init(ctx, args, specs):
-    from ..plan import plan
+    from ..plan import message_loss, plan
     from .report import print_plan, plan_exit_status
 
     if args.wait:
@@ -36,9 +36,14 @@ async def _init(ctx, args, specs):
         server = await js.snapshot()
         actions = plan(specs, server, prune=args.prune)
         deletes = [a for a in actions if a.action == "delete"]  # only with --prune
+        lossy = [(a, message_loss(a, (server.get(a.stream) or {}).get("state"))) for a in actions]
+        lossy = [(a, why) for a, why in lossy if why]
+        if lossy and args.dry_run:
+            for action, why in lossy:
+                ctx.warn(f"{action.stream}: this update removes messages: {why}")
         if not args.dry_run:
-            if deletes:
-                _confirm_prune(ctx, deletes, server)  # raises Refused: then nothing at all is applied
+            if deletes or lossy:
+                _confirm_destruction(ctx, deletes, lossy, server)  # Refused: then nothing at all is applied
             from ..apply import apply_actions
 
             await apply_actions(ctx, js, actions)
@@ -47,16 +52,24 @@ async def _init(ctx, args, specs):
     return plan_exit_status(actions)
 
 
-def _confirm_prune(ctx, deletes, server):
+def _confirm_destruction(ctx, deletes, lossy, server):
+    """--prune deletions and updates that remove messages: shown, then confirmed like purge or delete."""
     from ..confirm import confirm
     from .report import describe_streams
 
     streams = [a.stream for a in deletes if a.consumer is None]
     consumers = [f"{a.stream}/{a.consumer}" for a in deletes if a.consumer]
-    ctx.stderr.write("--prune will delete:\n")
-    describe_streams(ctx, streams, server, out=ctx.stderr)
-    for name in consumers:
-        ctx.stderr.write(f"  consumer {name}\n")
-    what = f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)"
-    return confirm(ctx, what)
-
+    parts = []
+    if deletes:
+        ctx.stderr.write("--prune will delete:\n")
+        describe_streams(ctx, streams, server, out=ctx.stderr)
+        for name in consumers:
+            ctx.stderr.write(f"  consumer {name}\n")
+        parts.append(f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)")
+    if lossy:
+        ctx.stderr.write("These updates remove messages:\n")
+        describe_streams(ctx, [a.stream for a, _ in lossy], server, out=ctx.stderr)
+        for action, why in lossy:
+            ctx.stderr.write(f"  {action.stream}: {why}\n")
+        parts.append(f"apply {len(lossy)} update(s) that remove messages")
+    return confirm(ctx, " and ".join(parts))
