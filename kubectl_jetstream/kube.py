@@ -15,15 +15,20 @@ import binascii
 import json
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import yaml
-from kubernetes import client as k8s_client
-from kubernetes.client.rest import ApiException
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.incluster_config import InClusterConfigLoader
-from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
+
+with warnings.catch_warnings():
+    # google-auth (imported by kubernetes.config) warns on every run under an old Python; not our user's concern
+    warnings.simplefilter("ignore", FutureWarning)
+    from kubernetes import client as k8s_client
+    from kubernetes.client.rest import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+    from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
 from urllib3.exceptions import HTTPError
 
 from .connect import Endpoint
@@ -169,7 +174,8 @@ class Kube:
         ("list services", "get secrets/nats-creds"). 404 -> None; other failures -> KubernetesError."""
         timeout = timeout if timeout is not None else self.request_timeout
         if timeout is not None:
-            kwargs["_request_timeout"] = timeout
+            # (connect, read): older clients ignore a float total timeout
+            kwargs["_request_timeout"] = (timeout, timeout)
         try:
             response = method(*args, _preload_content=False, **kwargs)
             return json.loads(response.data)
@@ -645,11 +651,7 @@ def kube_endpoint(ctx):
             except Unreachable as exc:
                 # NATS could not be reached through the forward: say why the forward failed, if it did.
                 if forwarder.last_error and forwarder.last_error not in str(exc):
-                    try:
-                        better = type(exc)(f"{exc} (port-forward: {forwarder.last_error})")
-                    except TypeError:  # an exception class with another signature: leave it alone
-                        raise exc
-                    raise better from exc
+                    exc.args = (f"{exc} (port-forward: {forwarder.last_error})",)  # keeps .step/.fatal
                 raise
         finally:
             forwarder.close()
