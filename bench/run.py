@@ -14,14 +14,18 @@ tests/kubeapi.py), then measures, each as a separate process the way a user runs
                API server, a Service and a pod whose port 4222 reaches the nats-server), as a ratio to direct
 
 Every figure is the median of --runs runs (default 3; start-up --startup-runs, default 15) with min and max,
-plus the peak RSS of the process. Runs are interleaved (direct, baseline, port-forward, direct, ...) so a busy
-machine slows all of them alike: the ratios to the in-run baseline are the figures to compare across machines.
+plus the median CPU time (user + system) and the peak RSS of the process. Runs are interleaved (direct,
+baseline, port-forward, direct, ...) so a busy machine slows all of them alike: the ratios to the in-run
+baseline are the figures to compare across machines. The nats-server stores go to /dev/shm (tmpfs) unless
+--store-dir says otherwise: creating streams is bound by the server's disk, which on a shared machine measures
+the other users' I/O rather than the plugin (--store-dir /var/tmp puts them on a disk).
 Prints a table (--markdown: a Markdown table too) and writes bench/results.json (--json PATH).
 
 Targets are goals, reported as met or missed; the exit status is 1 only when something is wrong (a command
 failed, or the no-op re-init sent a write request).
 """
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -41,23 +45,23 @@ sys.path[:0] = [str(BENCH), str(REPO / "tests"), str(REPO)]
 import generate  # noqa: E402
 import measure  # noqa: E402
 from measure import CommandFailed  # noqa: E402
-from natsserver import NatsServer, free_port, nats_server_binary  # noqa: E402
+from natsserver import NatsServer, nats_server_binary  # noqa: E402
 from probe import ApiRecorder  # noqa: E402
 
 NAMESPACE = "jetstream-bench"
 
-# name, where in results, goal, comparison; "le" = value <= goal, "ge" = value >= goal
+# name, where in results, goal, comparison ("le": value <= goal, "ge": value >= goal), unit of the value
 TARGETS = [
-    ("--help <= 150 ms", ("startup", "help", "median"), 0.150, "le"),
-    ("init of N <= 3 s (direct)", ("direct", "init", "median"), 3.0, "le"),
-    ("init >= 2x faster than the baseline", ("ratios", "init_speedup_vs_baseline"), 2.0, "ge"),
-    ("no-op re-init of N <= 1.5 s", ("direct", "noop_init", "median"), 1.5, "le"),
-    ("no-op re-init sends 0 writes", ("direct", "noop_init", "writes"), 0, "le"),
-    ("ls of N <= 1.5 s", ("direct", "ls", "median"), 1.5, "le"),
-    ("port-forward init <= 2x direct", ("ratios", "portforward_init"), 2.0, "le"),
-    ("port-forward no-op init <= 2x direct", ("ratios", "portforward_noop_init"), 2.0, "le"),
-    ("port-forward ls <= 2x direct", ("ratios", "portforward_ls"), 2.0, "le"),
-    ("peak RSS <= 150 MB", ("peak_rss_mb",), 150.0, "le"),
+    ("--help <= 150 ms", ("startup", "help", "median"), 0.150, "le", "s"),
+    ("init of N <= 3 s (direct)", ("direct", "init", "median"), 3.0, "le", "s"),
+    ("init >= 2x faster than the baseline", ("ratios", "init_speedup_vs_baseline"), 2.0, "ge", "x"),
+    ("no-op re-init of N <= 1.5 s", ("direct", "noop_init", "median"), 1.5, "le", "s"),
+    ("no-op re-init sends 0 writes", ("direct", "noop_init", "writes"), 0, "le", ""),
+    ("ls of N <= 1.5 s", ("direct", "ls", "median"), 1.5, "le", "s"),
+    ("port-forward init <= 2x direct", ("ratios", "portforward_init"), 2.0, "le", "x"),
+    ("port-forward no-op init <= 2x direct", ("ratios", "portforward_noop_init"), 2.0, "le", "x"),
+    ("port-forward ls <= 2x direct", ("ratios", "portforward_ls"), 2.0, "le", "x"),
+    ("peak RSS <= 150 MB", ("peak_rss_mb",), 150.0, "le", "MB"),
 ]
 
 
@@ -69,12 +73,18 @@ def parse_args(argv=None):
     p.add_argument("--startup-runs", type=int, default=None, help="runs per start-up figure (default 15; --quick 3)")
     p.add_argument("--quick", action="store_true", help="a small, fast run for the smoke test")
     p.add_argument("--no-portforward", action="store_true", help="skip the port-forward path")
+    p.add_argument("--store-dir", default=None,
+                   help="parent folder of the nats-server stores (default /dev/shm, a tmpfs, when it exists: "
+                        "the disk is the machine's, not the plugin's; e.g. --store-dir /var/tmp for a disk)")
     p.add_argument("--json", default=str(BENCH / "results.json"), help="where to write the results")
     p.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = p.parse_args(argv)
     args.streams = args.streams or (20 if args.quick else 1000)
     args.runs = args.runs or (1 if args.quick else 3)
     args.startup_runs = args.startup_runs or (3 if args.quick else 15)
+    if args.store_dir is None:
+        shm = "/dev/shm"
+        args.store_dir = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
     return args
 
 
@@ -100,6 +110,22 @@ def machine():
     return {"nproc": os.cpu_count(), "cpu": cpu or platform.processor(), "platform": platform.platform(),
             "python": platform.python_version(), "nats_server": nats_version,
             "loadavg_start": list(os.getloadavg())}
+
+
+def filesystem_of(path):
+    """The type of the filesystem holding `path` (from /proc/mounts), e.g. ext4 or tmpfs."""
+    try:
+        path = os.path.realpath(path)
+        best = ("", "?")
+        with open("/proc/mounts") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) > 2 and (path == parts[1] or path.startswith(parts[1].rstrip("/") + "/")):
+                    if len(parts[1]) >= len(best[0]):
+                        best = (parts[1], parts[2])
+        return best[1]
+    except OSError:
+        return "?"
 
 
 def clean_env(extra=None):
@@ -131,6 +157,48 @@ def bench_startup(args, cli, env):
         for key, argv in commands.items():
             samples[key].append(measure.run(argv, env=env))
     return {key: measure.summary(s) for key, s in samples.items()}
+
+
+def start_server(args, attempts=3):
+    """A fresh nats-server on a free port, its store under --store-dir.
+
+    A port picked as free can be taken by another process before nats-server binds it; then nats-server exits
+    and something else answers on the port (the shared NatsServer helper only waits for the port to listen).
+    Check that our process is the one alive, and retry on another port."""
+    for _ in range(attempts):
+        store = tempfile.mkdtemp(prefix="kjs-bench-store-", dir=args.store_dir)
+        server = NatsServer(store_dir=store)
+        server.start()
+        time.sleep(0.05)
+        if server.proc.poll() is None:
+            server.bench_store = store
+            return server
+        server.cleanup()
+        shutil.rmtree(store, ignore_errors=True)
+    raise RuntimeError("could not start nats-server on a free port")
+
+
+@contextlib.contextmanager
+def timed(into, label):
+    """Append "label N s" (the whole section: server start and stop included) to `into`."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        into.append(f"{label} {time.monotonic() - start:.1f} s")
+
+
+class fresh_server:
+    def __init__(self, args):
+        self.args = args
+
+    def __enter__(self):
+        self.server = start_server(self.args)
+        return self.server
+
+    def __exit__(self, *exc):
+        self.server.cleanup()
+        shutil.rmtree(self.server.bench_store, ignore_errors=True)
 
 
 class Sections:
@@ -198,33 +266,49 @@ def baseline_figures(sections, url, definitions, count, env, problems):
         problems.append(f"baseline: created with {writes} writes, expected {2 * count}")
     sample, writes = recorded(url, lambda: measure.run(argv, env=env))
     sections.add("baseline", "noop_init", sample, writes)
+    if writes:
+        problems.append(f"baseline: the no-op pass sent {writes} write request(s), expected 0")
 
 
 class PortForward:
-    """The fake Kubernetes API server with a NATS Service and pod forwarding to a nats-server port."""
+    """The fake Kubernetes API server (bench/kubeapi_proc.py, its own process) with NATS Services and a pod
+    whose port 4222 forwards to the current nats-server."""
 
-    def __init__(self, nats_port):
-        self.nats_port = nats_port
-        self.api = None
+    def __init__(self):
+        self.proc = None
         self.skipped = None
 
     def start(self):
         if importlib.util.find_spec("kubectl_jetstream.kube") is None:
             self.skipped = "kubectl_jetstream/kube.py does not exist yet"
             return self
-        try:
-            from kubeapi import FakeKubeAPI, helm_chart_layout
-        except Exception as exc:  # noqa: BLE001
-            self.skipped = f"tests/kubeapi.py cannot be imported: {type(exc).__name__}: {exc}"
+        if not (REPO / "tests" / "kubeapi.py").exists():
+            self.skipped = "tests/kubeapi.py (the fake Kubernetes API server) does not exist yet"
             return self
-        self.api = FakeKubeAPI().start()
-        helm_chart_layout(self.api, NAMESPACE, ("127.0.0.1", self.nats_port))
-        self.kubeconfig = self.api.kubeconfig(namespace=NAMESPACE)
+        self.proc = subprocess.Popen([sys.executable, str(BENCH / "kubeapi_proc.py"), NAMESPACE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.kubeconfig = self.proc.stdout.readline().strip()
+        if not self.kubeconfig:
+            self.skipped = "the fake Kubernetes API server did not start (see the error above)"
+            self.stop()
         return self
 
+    def point_at(self, server):
+        """(Re)create the Services and the pod, its port 4222 forwarding to this nats-server."""
+        self.proc.stdin.write(f"point {server.port}\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise CommandFailed("the fake Kubernetes API server did not take the new pod target")
+
     def stop(self):
-        if self.api:
-            self.api.stop()
+        if self.proc:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(15)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
 
     def env(self, base):
         return dict(base, KUBECONFIG=self.kubeconfig)
@@ -234,25 +318,28 @@ def bench_streams(args, cli, env, workdir, portforward_wanted):
     streams_d = generate.write(workdir, args.streams)
     definitions = os.path.join(workdir, "baseline.json")
     sections, problems = Sections(), []
-    pf = PortForward(free_port()) if portforward_wanted else None
+    pf = PortForward() if portforward_wanted else None
     if pf:
         pf.start()
     pf_error = None
     try:
-        for _ in range(args.runs):
-            with NatsServer() as server:
+        for run in range(1, args.runs + 1):
+            took = []
+            with timed(took, "direct"), fresh_server(args) as server:
                 plugin_figures(sections, "direct", cli, {"url": server.url, "flags": ["--nats-url", server.url]},
                                streams_d, args.streams, env, problems)
-            with NatsServer() as server:
+            with timed(took, "baseline"), fresh_server(args) as server:
                 baseline_figures(sections, server.url, definitions, args.streams, env, problems)
             if pf and not pf.skipped and not pf_error:
-                with NatsServer(port=pf.nats_port) as server:
+                with timed(took, "port-forward"), fresh_server(args) as server:
+                    pf.point_at(server)
                     try:
                         plugin_figures(sections, "portforward", cli,
                                        {"url": server.url, "flags": ["-n", NAMESPACE, "--service", "nats"]},
                                        streams_d, args.streams, pf.env(env), problems)
                     except CommandFailed as exc:
                         pf_error = str(exc)
+            print(f"  run {run}/{args.runs}: {', '.join(took)} (load {os.getloadavg()[0]:.2f})", flush=True)
     finally:
         if pf:
             pf.stop()
@@ -302,11 +389,11 @@ def lookup(results, path):
 
 def evaluate_targets(results):
     out = []
-    for name, path, goal, op in TARGETS:
+    for name, path, goal, op, unit in TARGETS:
         value = lookup(results, path)
         met = None if value is None else (value <= goal if op == "le" else value >= goal)
-        out.append({"target": name.replace("N", str(results["params"]["streams"])) if " N " in name else name,
-                    "value": value, "goal": goal, "met": met})
+        out.append({"target": name.replace(" N ", f" {results['params']['streams']} "), "value": value,
+                    "goal": goal, "unit": unit, "met": met})
     return out
 
 
@@ -367,7 +454,7 @@ def render_text(rows):
 
 
 def render_markdown(rows):
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join(["---", "---:", "---:", "---:", "---:", "---:", "---"]) + "|"]
+    lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---:|---:|---:|---|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -378,14 +465,14 @@ def render_targets(targets):
         value = t["value"]
         if value is None:
             shown = "n/a"
-        elif "ratio" in t["target"] or "x " in t["target"] or t["target"].startswith("init >="):
-            shown = f"{value:.2f}x"
-        elif "RSS" in t["target"]:
-            shown = f"{value:.0f} MB"
-        elif "writes" in t["target"]:
-            shown = str(value)
-        else:
+        elif t["unit"] == "s":
             shown = fmt_time(value)
+        elif t["unit"] == "x":
+            shown = f"{value:.2f}x"
+        elif t["unit"] == "MB":
+            shown = f"{value:.0f} MB"
+        else:
+            shown = str(value)
         status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
         lines.append(f"  {status:6}  {t['target']}: {shown}")
     return "\n".join(lines)
@@ -398,17 +485,19 @@ def main(argv=None):
     env = clean_env({} if cli[0] != sys.executable else {"PYTHONPATH": str(REPO)})
     results = {"machine": machine(),
                "params": {"streams": args.streams, "consumers_per_stream": 1, "runs": args.runs,
-                          "startup_runs": args.startup_runs, "plugin_command": cli_label}}
+                          "startup_runs": args.startup_runs, "plugin_command": cli_label,
+                          "store_dir": args.store_dir, "store_fs": filesystem_of(args.store_dir)}}
     print(f"kubectl-jetstream bench: {args.streams} streams, {args.runs} run(s) per figure, "
           f"{args.startup_runs} start-up runs; {results['machine']['nproc']} cores "
-          f"{results['machine']['cpu']}; load {results['machine']['loadavg_start'][0]:.2f}", flush=True)
+          f"{results['machine']['cpu']}; nats-server store in {args.store_dir} "
+          f"({results['params']['store_fs']}); load {results['machine']['loadavg_start'][0]:.2f}", flush=True)
     workdir = tempfile.mkdtemp(prefix="kjs-bench-")
     try:
         results["startup"] = bench_startup(args, cli, env)
         print(f"  start-up done ({time.monotonic() - started:.0f} s)", flush=True)
         streams, problems = bench_streams(args, cli, env, workdir, not args.no_portforward)
         results.update(streams)
-    except CommandFailed as exc:
+    except (CommandFailed, RuntimeError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     finally:

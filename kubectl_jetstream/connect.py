@@ -137,8 +137,8 @@ async def open_jetstream(ctx, timeout=None):
     _check_files(args)
     with endpoint(ctx) as ep, _creds_file(ep.creds) as creds_path:
         options = connect_options(args, ep, creds_path)
-        js = await JetStream.connect(ep.url, timeout=timeout, log=ctx.log,
-                                     describe=_describe(ep), **options)
+        js = await JetStream.connect(ep.url, timeout=timeout, log=ctx.log, describe=_describe(ep),
+                                     pinned=ep.via == "port-forward", **options)
         ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:
             yield js

@@ -56,14 +56,26 @@ WRITE_SUBJECTS = ("STREAM.CREATE.", "STREAM.UPDATE.", "STREAM.DELETE.", "STREAM.
 
 
 class _Link:
-    """Tells requests in flight that the connection under them dropped (their replies are lost with it)."""
+    """Tells requests in flight that the connection under them dropped (their replies are lost with it).
 
-    def __init__(self, log):
+    With `pinned`, reconnects go only to the URL given: a cluster advertises its other nodes' addresses
+    (INFO connect_urls, pod IPs in Kubernetes) and nats-py would otherwise reconnect there, around the
+    port-forward, to addresses that are unreachable from outside the cluster."""
+
+    def __init__(self, log, pinned=False):
         self.log = log
+        self.pinned = pinned
+        self.nc = None
+        self.closing = False
         self.lost = asyncio.Event()
 
     async def disconnected(self):
-        self.log("lost the connection to NATS; reconnecting", 1)
+        if self.pinned and self.nc is not None:
+            pool = getattr(self.nc, "_server_pool", None)
+            if pool:
+                pool[:] = [s for s in pool if not getattr(s, "discovered", False)] or pool
+        if not self.closing:
+            self.log("lost the connection to NATS; reconnecting", 1)
         self.lost.set()
         self.lost = asyncio.Event()
 
@@ -85,7 +97,8 @@ class JetStream:
 
     # -- connection -----------------------------------------------------------------------------
     @classmethod
-    async def connect(cls, url, timeout=5.0, log=lambda *_: None, describe=None, check=True, **options):
+    async def connect(cls, url, timeout=5.0, log=lambda *_: None, describe=None, check=True, pinned=False,
+                      **options):
         """Connect within `timeout` seconds overall, or raise NatsConnectionError.
 
         nats-py's own connect can hang forever after some failures (a failed TLS upgrade leaves it waiting
@@ -102,9 +115,14 @@ class JetStream:
             if is_fatal(exc):
                 fatal.set()
 
-        _enable_websocket(url if isinstance(url, str) else ",".join(url))
+        text_url = url if isinstance(url, str) else ",".join(url)
+        _enable_websocket(text_url)
         nc = nats.NATS()
-        link = _Link(log)
+        link = _Link(log, pinned)
+        link.nc = nc
+        tls_wanted = "tls://" in text_url.lower() or options.get("tls") is not None
+        if tls_wanted:
+            options = _credentials_only_over_tls(nc, options, describe)
         connecting = asyncio.ensure_future(nc.connect(
             url, connect_timeout=timeout, allow_reconnect=True, max_reconnect_attempts=3,
             reconnect_time_wait=0.2, error_cb=quiet, disconnected_cb=link.disconnected,
@@ -122,9 +140,15 @@ class JetStream:
             error = asyncio.TimeoutError()
         elif connecting.exception() is not None:
             error = connecting.exception()
+        if error is None and tls_wanted and not (getattr(nc, "_server_info", None) or {}).get("tls_required"):
+            error = NatsConnectionError(_no_tls(describe))
+        if isinstance(error, NatsConnectionError):  # already says what is wrong
+            await _abandon(nc)
+            error.step, error.fatal = "connect", True
+            raise error
         if error is not None:
             await _abandon(nc)
-            given = "@" in url.split("//", 1)[-1] or any(
+            given = "@" in text_url.split("//", 1)[-1] or any(
                 options.get(k) for k in ("user", "password", "token", "user_credentials", "nkeys_seed"))
             failed = NatsConnectionError(connect_failure(describe, error, failure, credentials=given))
             failed.step = "connect"  # which readiness step failed (for `wait`)
@@ -145,6 +169,7 @@ class JetStream:
 
     async def close(self):
         """Drain when the connection is healthy; after a timeout or a lost connection just close, bounded."""
+        self.link.closing = True
         if not self.broken:
             try:
                 await asyncio.wait_for(self.nc.drain(), min(self.timeout, 2.0))
@@ -316,6 +341,26 @@ async def _abandon(nc):
         if transport is not None:
             with contextlib.suppress(Exception):
                 transport.close()
+
+
+def _no_tls(describe):
+    return (f"TLS was asked for (tls:// or --tls-ca/--tls-cert) but the NATS server at {describe} does not offer "
+            f"it; not going on in plain text")
+
+
+def _credentials_only_over_tls(nc, options, describe):
+    """nats-py quietly stays in plain text when the server does not offer TLS, even for a tls:// URL; the
+    credentials are then handed over only once the connection is known to be TLS (nats-py asks for them
+    after reading the server's INFO)."""
+    def guarded(value):
+        def provide():
+            if not (getattr(nc, "_server_info", None) or {}).get("tls_required"):
+                raise NatsConnectionError(_no_tls(describe))
+            return value
+        return provide
+
+    return {k: guarded(v) if k in ("user", "password", "token") and isinstance(v, str) else v
+            for k, v in options.items()}
 
 
 def is_fatal(exc):

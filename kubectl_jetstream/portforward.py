@@ -24,6 +24,7 @@ Known client trap kept in mind: `stream()` temporarily replaces `call_api` on th
 shared ApiClient is not safe for concurrent websocket calls; every websocket here is opened with a fresh
 ApiClient built from a copy of the Configuration.
 """
+import ast
 import copy
 import json
 import re
@@ -57,7 +58,15 @@ class PortForwardError(KubernetesError):
 
 
 def _status_message(body):
-    match = re.search(r"\{.*\}", body or "", re.S)
+    """The `message` of the Status JSON in a handshake error (some websocket-client versions put the body in
+    as the repr of bytes: b'{...}')."""
+    body = (body or "").strip()
+    if body[:2] in ("b'", 'b"'):
+        try:
+            body = ast.literal_eval(body).decode("utf-8", "replace")
+        except (ValueError, SyntaxError):
+            pass
+    match = re.search(r"\{.*\}", body, re.S)
     if match:
         try:
             return json.loads(match.group(0)).get("message") or ""

@@ -325,6 +325,11 @@ class _TLSServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.ssl_context = ssl_context
         super().__init__(("127.0.0.1", 0), _Handler)
 
+    def process_request(self, request, client_address):
+        t = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                             name="fake-kube-conn", daemon=True)
+        t.start()
+
     def finish_request(self, request, client_address):
         # TLS handshake in the connection's own thread, not in the accept loop.
         request.settimeout(10)

@@ -62,8 +62,23 @@ class NatsServer:
             f.write(self.config_text())
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen([nats_server_binary(), "-c", conf], stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port)
+        self.wait_ready()
         return self
+
+    def wait_ready(self, timeout=10.0):
+        """Until *this* server says it is ready: a port that answers may belong to another process."""
+        log_path = os.path.join(self.dir, "server.log")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                with open(log_path) as f:
+                    raise RuntimeError(f"nats-server exited ({self.proc.returncode}): {f.read()[-500:]}")
+            with open(log_path) as f:
+                if "Server is ready" in f.read():
+                    wait_for_port(self.port)
+                    return
+            time.sleep(0.02)
+        raise RuntimeError(f"nats-server on port {self.port} not ready after {timeout}s")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

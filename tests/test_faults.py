@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -60,6 +61,18 @@ def first_write_seen(recorder, api="STREAM.CREATE", timeout=30):
             return True
         time.sleep(0.002)
     raise AssertionError(f"no {api} request seen within {timeout}s")
+
+
+def interrupt_while_server_paused(proc, server):
+    """SIGINT the tool while the server holds its replies (SIGSTOP), so the interrupt always lands with
+    requests in flight however fast the rest would have gone; SIGCONT afterwards, whatever happens."""
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
 
 
 def assert_converges(url, folder):
@@ -380,6 +393,58 @@ def test_tls_ca_file_that_is_not_a_certificate_is_a_usage_error(tls_server, cert
     assert "TLS files" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.fixture
+def plain_info_server():
+    """Speaks just enough NATS to send an INFO without TLS, and records every byte a client sends back."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.1)
+    received = []
+    stop = threading.Event()
+    info = b'INFO {"server_id":"FAKE","version":"2.10.0","proto":1,"max_payload":1048576,"auth_required":true}\r\n'
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(info)
+                conn.settimeout(0.2)
+                deadline = time.monotonic() + 2
+                while time.monotonic() < deadline and not stop.is_set():
+                    try:
+                        data = conn.recv(4096)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    received.append(data)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join(3)
+    server.close()
+
+
+@pytest.mark.parametrize("how", ["tls-url", "tls-ca"])
+def test_tls_asked_for_but_not_offered_refuses_before_sending_credentials(plain_info_server, certs, how):
+    port, received = plain_info_server
+    url = f"{'tls' if how == 'tls-url' else 'nats'}://127.0.0.1:{port}"
+    extra = ["--tls-ca", certs / "ca.pem"] if how == "tls-ca" else []
+    result = run_cli("ls", "--nats-url", url, *extra, "--nats-user", "alice", "--password", "pw-Plain-0000",
+                     "--timeout", "2s")
+    assert result.returncode == 3, result
+    assert "does not offer" in result.stderr and "plain text" in result.stderr
+    assert b"pw-Plain-0000" not in b"".join(received), "the password went over a plain-text connection"
+
+
 # --- two runs at once ----------------------------------------------------------------------------------
 
 def test_two_inits_at_once_both_succeed_and_the_server_equals_the_files(nats_server, tmp_path):
@@ -404,7 +469,7 @@ def test_sigint_during_a_long_init_exits_130_and_says_what_was_sent(nats_server,
     with probe.ApiRecorder(nats_server.url) as recorder:
         proc = spawn("init", "-f", folder, "--nats-url", nats_server.url, env={"TMPDIR": str(private_tmp)})
         first_write_seen(recorder)
-        proc.send_signal(signal.SIGINT)
+        interrupt_while_server_paused(proc, nats_server)
         code, out, err = finish(proc, timeout=30)
     assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err
@@ -426,7 +491,7 @@ def test_sigint_during_purge_exits_130_and_says_what_was_sent(nats_server, tmp_p
     with probe.ApiRecorder(nats_server.url) as recorder:
         proc = spawn("purge", "--all", "--yes", "-f", folder, "--nats-url", nats_server.url)
         first_write_seen(recorder, "STREAM.PURGE")
-        proc.send_signal(signal.SIGINT)
+        interrupt_while_server_paused(proc, nats_server)
         code, out, err = finish(proc, timeout=30)
     assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err
@@ -434,18 +499,24 @@ def test_sigint_during_purge_exits_130_and_says_what_was_sent(nats_server, tmp_p
     assert set(probe.streams(nats_server.url)) == {f"S{i:03}" for i in range(300)}  # purge deletes no stream
 
 
-def test_sigint_through_a_port_forward_leaves_no_listener_and_no_forward(kube_api, nats_server, tmp_path,
-                                                                          private_tmp):
+def test_sigint_through_a_port_forward_leaves_no_listener_no_forward_and_no_creds_file(kube_api, nats_server,
+                                                                                       tmp_path, private_tmp):
     fleet_layout(kube_api, "swe", ("127.0.0.1", nats_server.port), replicas=1)
+    # A server without auth ignores the creds, but the tool still writes them to its temp file for nats-py.
+    kube_api.add_secret("swe", "nats-creds", {"nats.creds": "-----BEGIN NATS USER JWT-----\nxyz\n"
+                                                            "------END NATS USER JWT------\n"})
     env = {"KUBECONFIG": kube_api.kubeconfig(namespace="swe"), "TMPDIR": str(private_tmp)}
     folder = streams_folder(tmp_path / "many", 300, consumers=True, storage="memory")
     with probe.ApiRecorder(nats_server.url) as recorder:
-        proc = spawn("init", "-f", folder, "-v", env=env)
+        proc = spawn("init", "-f", folder, "-v", "--creds-secret", "nats-creds", env=env)
         first_write_seen(recorder)
-        proc.send_signal(signal.SIGINT)
+        during = [(p, stat.S_IMODE(os.stat(private_tmp / p).st_mode)) for p in tool_temp_files(private_tmp)]
+        interrupt_while_server_paused(proc, nats_server)
         code, out, err = finish(proc, timeout=30)
     assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err
+    assert len(during) == 1 and during[0][1] == 0o600, during  # the creds file existed, owner-only
+    assert tool_temp_files(private_tmp) == [], "the creds temp file was left behind"
     local = re.search(r"port-forward 127\.0\.0\.1:(\d+)", err)
     assert local, err
     with pytest.raises(ConnectionRefusedError):
@@ -454,4 +525,3 @@ def test_sigint_through_a_port_forward_leaves_no_listener_and_no_forward(kube_ap
     while kube_api.active_forwards() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not kube_api.active_forwards(), "a pods/portforward websocket is still open"
-    assert tool_temp_files(private_tmp) == []

@@ -3,8 +3,6 @@
 Each stream is handled on its own: a missing stream or a server refusal (deny_purge, deny_delete) is reported
 for that stream and gives exit 4, and the other streams are still processed.
 """
-import asyncio
-
 from ..confirm import add_guard_arguments, confirm
 from ..errors import ExitStatus, JetStreamAPIError, UsageError
 from ..output import add_output_argument, dump, table
@@ -88,6 +86,8 @@ async def run_destructive(ctx, args, verb, names, act, describe_extra="", create
                 o.error = exc.description
 
         if proceed:
+            import asyncio  # here, not at the top: `--help` builds every command's parser
+
             await asyncio.gather(*(one(o, act(js, o, server[o.stream])) for o in found),
                                  *(one(o, create_missing(js, o)) for o in absent))
         else:

@@ -3,10 +3,8 @@
 Replaces `until nats server check jetstream; do sleep 1; done`. Retries with backoff; at the deadline exits 3
 saying which step never became ready.
 """
-import asyncio
 import time
 
-from ..connect import timeout_seconds
 from ..errors import ToolError, Unreachable, UsageError
 
 ATTEMPT_TIMEOUT = 5.0
@@ -30,6 +28,10 @@ STEPS = {
 async def wait_until_ready(ctx, duration, announce=False):
     """Retry with backoff until JetStream answers; at the deadline raise Unreachable naming the step that
     never became ready (the Kubernetes steps are kube.wait_for_ready_pod's)."""
+    import asyncio  # here, not at the top: `--help` builds every command's parser
+
+    from ..connect import timeout_seconds
+
     limit = timeout_seconds(duration, "--wait" if ctx.args.command == "init" else "--timeout")
     deadline = time.monotonic() + limit
     if not ctx.args.nats_url:
