@@ -180,7 +180,8 @@ class JetStream:
 
     @property
     def server_version(self):
-        return self.nc.connected_server_version and str(self.nc.connected_server_version)
+        """The version the server announced in its INFO, e.g. "2.15.1"."""
+        return (getattr(self.nc, "_server_info", None) or {}).get("version")
 
     async def check_jetstream(self):
         """Account info: proves JetStream answers, and gives the API level."""

@@ -82,6 +82,7 @@ def test_unreachable_server_after_the_plugin_version():
 def test_server_version_formatting():
     from kubectl_jetstream.commands.version import server_version
 
-    assert server_version("<nats server v2.15.1>") == "v2.15.1"
+    assert server_version("2.15.1") == "v2.15.1"
+    assert server_version("v2.15.1") == "v2.15.1"
     assert server_version("2.11.0-beta.2") == "v2.11.0-beta.2"
     assert server_version(None) == "unknown"

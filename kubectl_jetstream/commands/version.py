@@ -52,11 +52,8 @@ def run(ctx, args):
 
 
 def server_version(raw):
-    """v2.15.1 from whatever the client reports (nats-py's ServerVersion prints as `<nats server v2.15.1>`)."""
-    import re
-
-    match = re.search(r"(\d+\.\d+\.\d+[-+.\w]*)", str(raw or ""))
-    return f"v{match.group(1)}" if match else str(raw or "unknown")
+    """v2.15.1, as `kubectl version` writes versions."""
+    return f"v{raw}" if raw and not str(raw).startswith("v") else str(raw or "unknown")
 
 
 async def _server_info(ctx):
