@@ -10,7 +10,7 @@ import os
 import pytest
 
 import probe
-from conftest import run_cli
+from runner import run_cli
 from natsserver import NatsServer
 
 GOOD = "name: GOOD\nsubjects: [good.>]\n"

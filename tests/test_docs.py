@@ -81,3 +81,10 @@ def test_usage_reads_kubectl_jetstream_only_when_run_by_kubectl(tmp_path):
     result = subprocess.run([kubectl, "jetstream", "--help"], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: kubectl jetstream ")
+
+
+def test_test_modules_import_shared_helpers_from_runner_not_conftest():
+    """tests/e2e has a conftest of its own: once both are collected, `from conftest import` is ambiguous."""
+    offenders = [p.name for p in (REPO / "tests").rglob("test_*.py")
+                 if re.search(r"^\s*(from conftest import|import conftest)", p.read_text(), re.M)]
+    assert not offenders

@@ -8,7 +8,7 @@ consumer from the file and one added by hand) and an unmanaged stream.
 import pytest
 
 import probe
-from conftest import run_cli
+from runner import run_cli
 from natsserver import NatsServer
 
 FILES = {
