@@ -26,7 +26,7 @@ async def _ls(ctx, args, specs):
     def status(name):
         if specs is None:
             return ""
-        return "" if name in defined else "unmanaged"
+        return "managed" if name in defined else "unmanaged"
 
     fmt = args.output
     if fmt == "name":
