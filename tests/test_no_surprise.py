@@ -124,38 +124,36 @@ LOSSY_EDITS = [
 ]
 
 
+@pytest.fixture
+def lossy(server, tmp_path):
+    """A stream LOSSY with 5 messages, defined by tmp_path/streams.d/lossy.yaml; deleted afterwards."""
+    folder = tmp_path / "streams.d"
+    folder.mkdir()
+    path = folder / "lossy.yaml"
+    path.write_text("name: LOSSY\nsubjects: [lossy.>]\n")
+    assert run_cli("init", "-f", folder, "--nats-url", server.url).returncode == 0
+    probe.publish(server.url, "lossy.a", 5)
+    yield path
+    probe.api(server.url, "STREAM.DELETE.LOSSY")
+
+
 @pytest.mark.parametrize("field, line", LOSSY_EDITS, ids=[f for f, _ in LOSSY_EDITS])
-def test_init_does_not_silently_drop_messages_by_tightening_a_limit(server, tmp_path, field, line):
+def test_init_does_not_silently_drop_messages_by_tightening_a_limit(server, lossy, field, line):
     import time
 
-    folder = tmp_path / "streams.d"
-    folder.mkdir()
-    (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\n")
-    try:
-        assert run_cli("init", "-f", folder, "--nats-url", server.url).returncode == 0
-        probe.publish(server.url, "lossy.a", 5)
-        (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\n" + line)
-        result = run_without_terminal("init", "-f", folder, "--nats-url", server.url, cwd=tmp_path)
-        if field == "max_age":
-            time.sleep(1.5)
-        assert "Traceback" not in result.output
-        assert probe.message_counts(server.url)["LOSSY"] == 5, (field, result)
-    finally:
-        probe.api(server.url, "STREAM.DELETE.LOSSY")
+    lossy.write_text(lossy.read_text() + line)
+    result = run_without_terminal("init", "-f", lossy.parent, "--nats-url", server.url, cwd=lossy.parent.parent)
+    if field == "max_age":
+        time.sleep(1.5)
+    assert result.returncode == 2 and "--yes" in result.stderr, result
+    assert "Traceback" not in result.output
+    assert probe.message_counts(server.url)["LOSSY"] == 5, (field, result)
 
 
-def test_init_applies_a_message_removing_update_with_yes(server, tmp_path):
-    folder = tmp_path / "streams.d"
-    folder.mkdir()
-    (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\n")
-    try:
-        assert run_cli("init", "-f", folder, "--nats-url", server.url).returncode == 0
-        probe.publish(server.url, "lossy.a", 5)
-        (folder / "lossy.yaml").write_text("name: LOSSY\nsubjects: [lossy.>]\nmax_msgs: 2\n")
-        refused = run_without_terminal("init", "-f", folder, "--nats-url", server.url, cwd=tmp_path)
-        assert refused.returncode == 2 and "max_msgs 2 removes 3 of 5 messages" in refused.stderr
-        applied = run_cli("init", "--yes", "-f", folder, "--nats-url", server.url)
-        assert applied.returncode == 0, applied
-        assert probe.message_counts(server.url)["LOSSY"] == 2
-    finally:
-        probe.api(server.url, "STREAM.DELETE.LOSSY")
+def test_init_applies_a_message_removing_update_with_yes(server, lossy):
+    lossy.write_text(lossy.read_text() + "max_msgs: 2\n")
+    refused = run_without_terminal("init", "-f", lossy.parent, "--nats-url", server.url, cwd=lossy.parent.parent)
+    assert refused.returncode == 2 and "max_msgs 2 removes 3 of 5 messages" in refused.stderr
+    applied = run_cli("init", "--yes", "-f", lossy.parent, "--nats-url", server.url)
+    assert applied.returncode == 0, applied
+    assert probe.message_counts(server.url)["LOSSY"] == 2
