@@ -7,8 +7,10 @@ Imported lazily (by connect.py) so that `--help` and `version --client` never im
         ...connect nats-py to ep.url...
     wait_for_ready_pod(ctx, deadline)   # for `wait`: until the NATS Service has a ready pod
 
-Objects are read as plain JSON (`_preload_content=False`): no model classes, so the code is the same for every
-kubernetes client version, and a server field the models do not know cannot break deserialization.
+Objects are read as plain JSON with GETs sent through the client's REST layer (`ApiClient.rest_client`, with
+the headers and credentials the generated `CoreV1Api` methods send): no generated API class or model is imported
+(see k8s.py; they cost 0.1-0.3 s and 20-30 MB per command), the code is the same for every kubernetes client version, and a
+server field the models do not know cannot break deserialization.
 """
 import base64
 import binascii
@@ -24,11 +26,8 @@ import yaml
 with warnings.catch_warnings():
     # google-auth (imported by kubernetes.config) warns on every run under an old Python; not our user's concern
     warnings.simplefilter("ignore", FutureWarning)
-    from kubernetes import client as k8s_client
-    from kubernetes.client.rest import ApiException
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.incluster_config import InClusterConfigLoader
-    from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
+    from .k8s import (ApiClient, ApiException, ConfigException, ConfigNode, Configuration, InClusterConfigLoader,
+                      KubeConfigLoader, api_path, api_url, auth_headers)
 from urllib3.exceptions import HTTPError
 
 from .connect import Endpoint
@@ -155,8 +154,7 @@ class Kube:
         self.source = source  # e.g. 'context "kind-dev"' or "in-cluster service account"
         self.request_timeout = request_timeout
         self.log = log or (lambda message, level=1: None)
-        self.api_client = k8s_client.ApiClient(configuration=configuration)
-        self.core = k8s_client.CoreV1Api(self.api_client)
+        self.api_client = ApiClient(configuration=configuration)
 
     @property
     def host(self):
@@ -169,16 +167,27 @@ class Kube:
             pass
 
     # -- calls ----------------------------------------------------------------------------------------
-    def call(self, what, method, *args, timeout=None, **kwargs):
-        """Call a CoreV1Api method; returns the JSON body as a dict. `what` names the object for messages
-        ("list services", "get secrets/nats-creds"). 404 -> None; other failures -> KubernetesError."""
+    def get(self, what, path, query=(), timeout=None, **params):
+        """GET an object or a list of the core API as `CoreV1Api` would (`path` a template like
+        /api/v1/namespaces/{namespace}/services/{name}; `namespace` defaults to ours); returns the JSON body
+        as a dict. `what` names the object for messages ("list services", "get secrets/nats-creds").
+        404 -> None; other failures -> KubernetesError."""
         timeout = timeout if timeout is not None else self.request_timeout
-        if timeout is not None:
-            # (connect, read): older clients ignore a float total timeout
-            kwargs["_request_timeout"] = (timeout, timeout)
+        params.setdefault("namespace", self.namespace)
         try:
-            response = method(*args, _preload_content=False, **kwargs)
-            return json.loads(response.data)
+            query = list(query)
+            headers = dict(self.api_client.default_headers)  # User-Agent
+            headers["Accept"] = "application/json"
+            headers.update(auth_headers(self.configuration, query))
+            url = api_url(self.configuration, api_path(path, **params), query)
+            # (connect, read): older clients ignore a float total timeout
+            response = self.api_client.rest_client.request(
+                "GET", url, headers=headers, _request_timeout=(timeout, timeout) if timeout is not None else None)
+            # kubernetes <= 35 reads the body and raises ApiException for a non-2xx status; 37 does neither
+            data = response.data if response.data is not None else response.read()
+            if not 200 <= response.status <= 299:
+                raise _api_exception(response.status, response.reason, data)
+            return json.loads(data)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -207,21 +216,21 @@ class Kube:
                                + (f": {message}" if message else ""))
 
     def list_services(self):
-        body = self.call("list services", self.core.list_namespaced_service, self.namespace)
+        body = self.get("list services", "/api/v1/namespaces/{namespace}/services")
         return (body or {}).get("items") or []
 
     def get_service(self, name):
-        return self.call(f"get services/{name}", self.core.read_namespaced_service, name, self.namespace)
+        return self.get(f"get services/{name}", "/api/v1/namespaces/{namespace}/services/{name}", name=name)
 
     def list_pods(self, selector):
-        body = self.call("list pods", self.core.list_namespaced_pod, self.namespace, label_selector=selector)
+        body = self.get("list pods", "/api/v1/namespaces/{namespace}/pods", [("labelSelector", selector)])
         return (body or {}).get("items") or []
 
     def get_endpoints(self, name):
-        return self.call(f"get endpoints/{name}", self.core.read_namespaced_endpoints, name, self.namespace)
+        return self.get(f"get endpoints/{name}", "/api/v1/namespaces/{namespace}/endpoints/{name}", name=name)
 
     def get_secret(self, name):
-        return self.call(f"get secrets/{name}", self.core.read_namespaced_secret, name, self.namespace)
+        return self.get(f"get secrets/{name}", "/api/v1/namespaces/{namespace}/secrets/{name}", name=name)
 
     def service_pods(self, service):
         """The pods behind a Service: its selector, or (no selector) the pods its Endpoints point at."""
@@ -239,6 +248,14 @@ class Kube:
         if not names:
             return []
         return [p for p in self.list_pods("") if p["metadata"]["name"] in names]
+
+
+def _api_exception(status, reason, body):
+    """The ApiException the generated methods raise for an error status (its constructor differs between
+    client versions: set the fields)."""
+    exc = ApiException(status=status, reason=reason)
+    exc.body = body
+    return exc
 
 
 def _short_reason(exc):
@@ -295,7 +312,7 @@ def connect_kube(ctx):
         raise KubernetesError(f'user "{user}" does not exist in the kubeconfig')
     override = {"name": OVERRIDE_CONTEXT, "context": {"cluster": cluster, **({"user": user} if user else {})}}
     merged["contexts"].append(ConfigNode(OVERRIDE_CONTEXT, override, first))
-    configuration = k8s_client.Configuration()
+    configuration = Configuration()
     try:
         loader = KubeConfigLoader(config_dict=ConfigNode("kubeconfig", merged, first),
                                   active_context=OVERRIDE_CONTEXT, config_base_path=None)
@@ -320,7 +337,7 @@ def connect_kube(ctx):
 
 def _incluster_kube(ctx, timeout):
     d = incluster_dir()
-    configuration = k8s_client.Configuration()
+    configuration = Configuration()
     try:
         InClusterConfigLoader(token_filename=os.path.join(d, "token"),
                               cert_filename=os.path.join(d, "ca.crt")).load_and_set(configuration)

@@ -1,10 +1,12 @@
 """Port-forward to a pod through the Kubernetes API: a local listener on 127.0.0.1 whose every accepted TCP
 connection gets its own `pods/portforward` websocket, bridged both ways.
 
-The websocket is opened by the kubernetes client's own API call
-(`stream(CoreV1Api.connect_get_namespaced_pod_portforward, ..., _preload_content=False)`), which returns the
-client's `WSClient` without starting any thread; this module then speaks the port-forward channel protocol
-(v4.channel.k8s.io) itself on that websocket:
+The websocket is opened by the kubernetes client's own websocket function,
+`kubernetes.stream.ws_client.create_websocket(configuration, url, headers)`, with the URL and credentials the
+generated `CoreV1Api.connect_get_namespaced_pod_portforward` would give it through `stream()` (which needs the
+generated API classes: see k8s.py), so the TLS settings, proxy and subprotocol offer are the client's own; no
+thread is started. This module then speaks the port-forward channel protocol (v4.channel.k8s.io) itself on
+that websocket:
 
 - the server opens each channel with a frame `[channel, port_lo, port_hi]` (data channel 0, error channel 1);
 - data frames are `[0] + bytes` in both directions; anything on channel 1 after its header is an error text
@@ -20,9 +22,8 @@ which needs the error channel and the first data byte to be seen as they arrive.
 by one thread running a select() loop over the client socket and the websocket's socket: no polling, no
 sleeps, no extra hop; every thread ends when the forwarder is closed.
 
-Known client trap kept in mind: `stream()` temporarily replaces `call_api` on the ApiClient it is given, so a
-shared ApiClient is not safe for concurrent websocket calls; every websocket here is opened with a fresh
-ApiClient built from a copy of the Configuration.
+Every websocket is opened with its own copy of the Configuration (the credentials' refresh hook updates the
+configuration it is given), so connections opened by different threads never share one.
 """
 import ast
 import copy
@@ -34,10 +35,9 @@ import ssl
 import threading
 import time
 
-from kubernetes import client as k8s_client
-from kubernetes.client.rest import ApiException
-from kubernetes.stream import stream
 from websocket import ABNF, WebSocketConnectionClosedException
+
+from .k8s import ApiException, api_path, api_url, auth_headers, create_websocket, get_websocket_url
 
 from .errors import KubernetesError, Unreachable
 
@@ -100,20 +100,25 @@ def handshake_error(exc, namespace, pod, port):
     return PortForwardError(f"cannot open a port-forward to {where}: {reason}", retryable=True)
 
 
+PORTFORWARD_PATH = "/api/v1/namespaces/{namespace}/pods/{name}/portforward"
+
+
 def open_websocket(configuration, namespace, pod, port):
     """Open one pods/portforward websocket for `port`; returns the connected websocket.WebSocket."""
-    api_client = k8s_client.ApiClient(configuration=copy.deepcopy(configuration))
+    configuration = copy.deepcopy(configuration)
     try:
-        core = k8s_client.CoreV1Api(api_client)
-        wsclient = stream(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port),
-                          _preload_content=False)
+        query = [("ports", str(port))]
+        headers = auth_headers(configuration, query)
+        url = get_websocket_url(api_url(configuration, api_path(PORTFORWARD_PATH, namespace=namespace, name=pod),
+                                        query))
+        try:
+            ws = create_websocket(configuration, url, headers)
+        except Exception as exc:  # what the client's stream() makes of any failure (ws_client.websocket_call)
+            raise ApiException(status=0, reason=str(exc)) from None
     except ApiException as exc:
         raise handshake_error(exc, namespace, pod, port) from None
     except (OSError, ssl.SSLError) as exc:
         raise PortForwardError(f"cannot open a port-forward to pod {pod}: {exc}", retryable=True) from None
-    finally:
-        api_client.close()
-    ws = wsclient.sock
     ws.settimeout(None)
     return ws
 

@@ -4,11 +4,13 @@ import asyncio
 import io
 import json
 import socket
+import sys
 import threading
 import time
 
 import nats
 import pytest
+import yaml
 
 from kubeapi import fleet_layout, kube_api  # noqa: F401
 from natsserver import NatsServer
@@ -230,6 +232,40 @@ def test_forbidden_port_forward_is_reported_before_anything_else(kenv, nats_serv
             pass
     assert "forbidden: the user needs `create` on `pods/portforward` in namespace swe" in str(err.value)
     assert 'User "tester" cannot create resource "pods/portforward"' in str(err.value)
+
+
+def test_exec_plugin_token_is_refreshed_for_the_api_calls_and_the_websocket(kenv, nats_server, tmp_path,
+                                                                             monkeypatch):
+    """A kubeconfig user with a client-go credential plugin (EKS, GKE, OIDC helpers): the client's refresh hook
+    asks the plugin again when the token is about to expire, for the API GETs and the websocket alike."""
+    fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
+    count = tmp_path / "count"
+    plugin = tmp_path / "credential-plugin"
+    # The token expires within the client's 5-minute margin, so every request asks the plugin again.
+    plugin.write_text(f"""#!{sys.executable}
+import datetime, json, pathlib
+count = pathlib.Path({str(count)!r})
+n = int(count.read_text()) + 1 if count.exists() else 1
+count.write_text(str(n))
+expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {{"token": f"exec-{{n}}", "expirationTimestamp": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")}}}}))
+""")
+    plugin.chmod(0o755)
+    kenv.tokens.update({f"exec-{n}": f"plugin-user-{n}" for n in range(1, 100)})
+    config = yaml.safe_load(open(kenv.kubeconfig(namespace="swe")))
+    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                           "command": str(plugin), "interactiveMode": "Never"}}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    with kube.kube_endpoint(make_ctx()) as ep:
+        with socket.create_connection(("127.0.0.1", port_of(ep.url)), timeout=5) as sock:
+            assert "server_id" in read_info(sock)
+    users = [(r.resource, r.user) for r in kenv.requests]
+    assert [resource for resource, _ in users] == ["services", "pods", "pods/portforward"], users
+    assert all(user and user.startswith("plugin-user-") for _, user in users), users
+    assert len({user for _, user in users}) == 3, users  # a fresh token each time
 
 
 def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):

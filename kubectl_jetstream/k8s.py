@@ -1,0 +1,111 @@
+"""The parts of the kubernetes Python client the plugin uses, imported without its generated API classes and
+models: `Configuration`, the kubeconfig and in-cluster loaders, `ApiClient` (for its REST client and default
+headers), `ApiException`, and the websocket opener of `kubernetes.stream`.
+
+Why: `import kubernetes` (any submodule: Python runs the package's `__init__` first) imports
+`kubernetes.client`, and with kubernetes <= 35 (the release zipapp bundles 35) that package's `__init__`
+imports every generated API class and all ~720 model classes: 0.1 s and 30 MB per command. kubernetes 37
+loads them lazily, but `CoreV1Api` alone builds ~250 pydantic models: 0.3 s and 21 MB. The plugin only GETs
+five kinds of object, as raw JSON, and opens one websocket: it needs none of them.
+
+So `kubernetes`, `kubernetes.client` and `kubernetes.client.models` are registered as packages whose
+`__init__` is deferred: their submodules import as usual (the client's own modules import each other by
+absolute name, so the real package names must be used), and the first use of a name that only an `__init__`
+defines (`kubernetes.client.CoreV1Api`, `kubernetes.__version__`) runs that `__init__` then, so that other
+code in the same process (the tests) still sees the whole client. When `kubernetes` is already imported,
+nothing is deferred and this is a plain import.
+
+    from .k8s import Configuration, ApiClient, KubeConfigLoader, ...   # what kube.py and portforward.py use
+"""
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+from urllib.parse import quote, urlencode
+
+_lock = threading.RLock()
+
+
+def _defer_package_init(name):
+    """Put package `name` into sys.modules without running its `__init__`; see the module docstring."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    module = importlib.util.module_from_spec(spec)
+
+    def __getattr__(attr):
+        # A submodule (`from kubernetes.client import rest`): import just it.
+        if importlib.machinery.PathFinder.find_spec(f"{name}.{attr}", module.__path__) is not None:
+            return importlib.import_module(f"{name}.{attr}")
+        # Anything else is defined by the package's __init__: run it now, once (it may define its own
+        # __getattr__, as kubernetes 37's client does for lazy exports).
+        with _lock:
+            if module.__dict__.get("__getattr__") is __getattr__:
+                del module.__dict__["__getattr__"]
+                spec.loader.exec_module(module)
+        return getattr(module, attr)
+
+    module.__getattr__ = __getattr__
+    sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+    return module
+
+
+def _load():
+    if "kubernetes" not in sys.modules:
+        _defer_package_init("kubernetes")
+        client = _defer_package_init("kubernetes.client")
+        _defer_package_init("kubernetes.client.models")  # api_client.py imports it; only deserialize uses it
+        from kubernetes.client.configuration import Configuration as configuration_class
+        from kubernetes.client.api_client import ApiClient as api_client_class
+        # kubernetes.config's loaders do `from kubernetes.client import ApiClient, Configuration`
+        client.__dict__.setdefault("Configuration", configuration_class)
+        client.__dict__.setdefault("ApiClient", api_client_class)
+
+
+with _lock:
+    _load()
+
+from kubernetes.client.api_client import ApiClient  # noqa: E402
+from kubernetes.client.configuration import Configuration  # noqa: E402
+from kubernetes.client.exceptions import ApiException  # noqa: E402
+from kubernetes.config.config_exception import ConfigException  # noqa: E402
+from kubernetes.config.incluster_config import InClusterConfigLoader  # noqa: E402
+from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader  # noqa: E402
+from kubernetes.stream.ws_client import create_websocket, get_websocket_url  # noqa: E402
+
+__all__ = ["ApiClient", "ApiException", "ConfigException", "ConfigNode", "Configuration", "InClusterConfigLoader",
+           "KubeConfigLoader", "api_url", "auth_headers", "create_websocket", "get_websocket_url"]
+
+
+def auth_headers(configuration, query=None):
+    """The credentials the generated API methods add to every request (`update_params_for_auth` with their one
+    auth scheme, BearerToken: a bearer token or basic auth as an `authorization` header). Calling
+    `configuration.auth_settings()` also runs the kubeconfig loader's refresh hook, which renews an expired
+    exec-plugin or OIDC token, as the generated methods do on every call."""
+    headers = {}
+    setting = configuration.auth_settings().get("BearerToken")
+    if setting and setting.get("value"):
+        if setting.get("in") == "header":
+            headers[setting["key"]] = setting["value"]
+        elif setting.get("in") == "query" and query is not None:
+            query.append((setting["key"], setting["value"]))
+    return headers
+
+
+def api_url(configuration, path, query=()):
+    """configuration.host + path + ?query (pairs whose value is None are left out), as the generated methods
+    build a request's URL."""
+    query = [(k, v) for k, v in query if v is not None]
+    return configuration.host + path + ("?" + urlencode(query) if query else "")
+
+
+def api_path(template, **params):
+    """'/api/v1/namespaces/{namespace}/pods/{name}' with every parameter quoted as a path segment."""
+    return template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
