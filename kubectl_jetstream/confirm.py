@@ -10,6 +10,17 @@ def add_guard_arguments(parser):
     parser.add_argument("--dry-run", action="store_true", help="print what would be done and change nothing")
 
 
+def describe_streams(ctx, names, server):
+    """One line per stream with its message count, bytes and consumers (on stderr), before it is touched."""
+    from .units import human_bytes, human_count
+
+    for name in names:
+        state = (server.get(name) or {}).get("state") or {}
+        ctx.stderr.write(f"  {name}: {human_count(state.get('messages'))} messages, "
+                         f"{human_bytes(state.get('bytes'))}, {state.get('consumer_count', 0)} consumer(s)\n")
+    ctx.stderr.flush()
+
+
 def confirm(ctx, what, stdin=None):
     """Return True to proceed. `what` describes the action, e.g. "purge 2 streams".
 

@@ -13,6 +13,7 @@ class PluginContext:
         self.verbosity = getattr(args, "verbose", 0) or 0
         # What a command has changed so far, printed if it is interrupted or loses NATS half-way.
         self.done = []
+        self._specs = None
         self.connections = []  # the JetStream connections opened (their `unanswered` writes)
 
     # -- messages -------------------------------------------------------------------------------
@@ -66,9 +67,11 @@ class PluginContext:
         paths = self.definition_paths()
         if not required and not self.args.filename and not os.path.exists(paths[0]):
             return None
-        from .spec import load_specs
+        if self._specs is None:  # once per command: purge --all and recreate both ask for them
+            from .spec import load_specs
 
-        return load_specs(paths, warn=self.warn)
+            self._specs = load_specs(paths, warn=self.warn)
+        return self._specs
 
     # -- the way to NATS ------------------------------------------------------------------------
     def jetstream(self, timeout=None):

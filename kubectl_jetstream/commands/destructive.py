@@ -3,7 +3,7 @@
 Each stream is handled on its own: a missing stream or a server refusal (deny_purge, deny_delete) is reported
 for that stream and gives exit 4, and the other streams are still processed.
 """
-from ..confirm import add_guard_arguments, confirm
+from ..confirm import add_guard_arguments, confirm, describe_streams
 from ..errors import ExitStatus, JetStreamAPIError, UsageError
 from ..output import add_output_argument, dump, table
 from ..units import human_bytes, human_count
@@ -100,13 +100,8 @@ async def run_destructive(ctx, args, verb, names, act, describe_extra="", create
 def show_targets(ctx, verb, found, server, extra):
     if not found:
         return
-    out = ctx.stderr
-    out.write(f"Will {verb}{extra}:\n")
-    for o in found:
-        state = server[o.stream].get("state") or {}
-        out.write(f"  {o.stream}: {human_count(state.get('messages'))} messages, {human_bytes(state.get('bytes'))}, "
-                  f"{state.get('consumer_count', 0)} consumer(s)\n")
-    out.flush()
+    ctx.stderr.write(f"Will {verb}{extra}:\n")
+    describe_streams(ctx, [o.stream for o in found], server)
 
 
 def transition(before, after, key, fmt):

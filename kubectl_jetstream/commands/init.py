@@ -54,21 +54,20 @@ async def _init(ctx, args, specs):
 
 def _confirm_destruction(ctx, deletes, lossy, server):
     """--prune deletions and updates that remove messages: shown, then confirmed like purge or delete."""
-    from ..confirm import confirm
-    from .report import describe_streams
+    from ..confirm import confirm, describe_streams
 
     streams = [a.stream for a in deletes if a.consumer is None]
     consumers = [f"{a.stream}/{a.consumer}" for a in deletes if a.consumer]
     parts = []
     if deletes:
         ctx.stderr.write("--prune will delete:\n")
-        describe_streams(ctx, streams, server, out=ctx.stderr)
+        describe_streams(ctx, streams, server)
         for name in consumers:
             ctx.stderr.write(f"  consumer {name}\n")
         parts.append(f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)")
     if lossy:
         ctx.stderr.write("These updates remove messages:\n")
-        describe_streams(ctx, [a.stream for a, _ in lossy], server, out=ctx.stderr)
+        describe_streams(ctx, [a.stream for a, _ in lossy], server)
         for action, why in lossy:
             ctx.stderr.write(f"  {action.stream}: {why}\n")
         parts.append(f"apply {len(lossy)} update(s) that remove messages")

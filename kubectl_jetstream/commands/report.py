@@ -1,7 +1,6 @@
 """How plans and their outcomes are shown: a table, or one record per action in json/yaml."""
 from ..errors import ExitStatus
 from ..output import dump, table
-from ..units import human_bytes, human_count
 
 
 def action_record(action):
@@ -63,13 +62,3 @@ def plan_exit_status(actions):
     if any(a.action == "replace" or a.result == "failed" for a in actions):
         return ExitStatus.PARTIAL
     return ExitStatus.OK
-
-
-def describe_streams(ctx, names, server, out=None):
-    """One line per stream with its message count and bytes, before a destructive action."""
-    out = out or ctx.stderr
-    for name in names:
-        state = (server.get(name) or {}).get("state") or {}
-        out.write(f"  stream {name}: {human_count(state.get('messages'))} messages, "
-                  f"{human_bytes(state.get('bytes'))}, {state.get('consumer_count', 0)} consumer(s)\n")
-    out.flush()
