@@ -32,12 +32,7 @@ def server_stream(name, **overrides):
         "deny_purge": False, "allow_rollup_hdrs": False, "consumer_limits": {}, "allow_msg_ttl": False,
         "metadata": dict(SERVER_META),
     }
-    for key, value in overrides.items():
-        if value is None:
-            cfg.pop(key, None)
-        else:
-            cfg[key] = value
-    return cfg
+    return with_overrides(cfg, overrides)
 
 
 def server_consumer(name, **overrides):
@@ -45,6 +40,11 @@ def server_consumer(name, **overrides):
     cfg = {"durable_name": name, "name": name, "deliver_policy": "all", "ack_policy": "none",
            "max_deliver": -1, "replay_policy": "instant", "max_waiting": 512, "num_replicas": 0,
            "metadata": dict(SERVER_META)}
+    return with_overrides(cfg, overrides)
+
+
+def with_overrides(cfg, overrides):
+    """cfg with overrides applied; an override of None removes the key."""
     for key, value in overrides.items():
         if value is None:
             cfg.pop(key, None)
