@@ -908,12 +908,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         pass
         except (WSClosed, OSError, ssl.SSLError, ValueError):
             pass
-        for s in fw.targets:
-            if s is not None:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        fw.kill()  # the client side ended: end the pod side too
 
 
 def _api_resources():
