@@ -1,22 +1,31 @@
 """Durations and sizes: the API's integers <-> the strings people write. Pure."""
 import re
+import struct
 from fractions import Fraction
 
-NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
-      "m": 60 * 1_000_000_000, "h": 3600 * 1_000_000_000, "d": 86400 * 1_000_000_000,
-      "w": 7 * 86400 * 1_000_000_000}
-# Largest first, for formatting; weeks are left out (natscli and people write 14d, not 2w).
+_HOUR = 3600 * 1_000_000_000
+# Go's time.ParseDuration units, then the ones natscli adds (its duration flags go through fisk.ParseDuration):
+# d/D, w/W, M (30 days) and y/Y (365 days). Case matters as there: m is a minute, M a month, H is nothing.
+NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+      "m": 60 * 1_000_000_000, "h": _HOUR}
+_NATSCLI_HOURS = {"d": 24, "D": 24, "w": 7 * 24, "W": 7 * 24, "M": 30 * 24, "y": 365 * 24, "Y": 365 * 24}
+NS.update({unit: hours * _HOUR for unit, hours in _NATSCLI_HOURS.items()})
+# Largest first, for formatting. Years only when exact (1y, 2y); weeks and months never (people write 14d
+# and 30d, and M next to m misleads).
+_YEAR = NS["y"]
 _FORMAT_UNITS = [("d", NS["d"]), ("h", NS["h"]), ("m", NS["m"]), ("s", NS["s"]),
                  ("ms", NS["ms"]), ("us", NS["us"]), ("ns", 1)]
 
-SIZES = {"": 1, "b": 1,
-         "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
-         "t": 1000 ** 4, "tb": 1000 ** 4,
-         "ki": 1024, "kib": 1024, "mi": 1024 ** 2, "mib": 1024 ** 2, "gi": 1024 ** 3, "gib": 1024 ** 3,
-         "ti": 1024 ** 4, "tib": 1024 ** 4}
+# natscli's ParseStringAsBytes ("nats-server derived"): every suffix is 1024-based and case-insensitive,
+# K = KB = KiB = 1024. Ki/Mi/Gi/Ti (Kubernetes' spelling) mean the same.
+SIZES = {"": 1, "b": 1}
+for _power, _letter in enumerate("kmgt", start=1):
+    SIZES.update(dict.fromkeys((_letter, _letter + "b", _letter + "i", _letter + "ib"), 1024 ** _power))
 _FORMAT_SIZES = [("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)]
+# A unit only while the count stays readable: 1536KiB yes, 9765625KiB (10000000000) no — plain bytes then.
+_MAX_FORMAT_COUNT = 9999
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|D|w|W|M|y|Y)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$")
 # The API carries both as Go int64; anything larger is rejected by the server's JSON decoder.
 INT64_MAX = 2 ** 63 - 1
@@ -27,7 +36,7 @@ class UnitError(ValueError):
 
 
 def parse_duration(value):
-    """90s, 1h30m, 500ms, 7d or integer nanoseconds -> int nanoseconds. -1 and 0 pass through."""
+    """90s, 1h30m, 500ms, 7d, 2w, 1M, 1y or integer nanoseconds -> int nanoseconds. -1 and 0 pass through."""
     if isinstance(value, bool):
         raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {value!r}")
     if isinstance(value, int):
@@ -47,14 +56,27 @@ def parse_duration(value):
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:
             break
-        # Fraction, not float: 1.1d must be exact nanoseconds, floats drift above 2**53 (~104 days).
-        total += Fraction(match.group(1)) * NS[match.group(2)]
+        # Fraction, not float: 1.5h must be exact nanoseconds, floats drift above 2**53 (~104 days).
+        amount, unit = Fraction(match.group(1)), match.group(2)
+        if unit in _NATSCLI_HOURS and amount.denominator != 1:
+            _check_fraction_as_natscli(value, match.group(1), unit)
+        total += amount * NS[unit]
         pos = match.end()
     if pos != len(text) or not text:
-        raise UnitError(f"invalid duration {value!r} (use e.g. 500ms, 90s, 30m, 1h, 7d or nanoseconds)")
+        raise UnitError(f"invalid duration {value!r} (use e.g. 500ms, 90s, 30m, 1h, 7d, 1y or nanoseconds)")
     if total.denominator != 1:
         raise UnitError(f"invalid duration {value!r}: finer than one nanosecond")
     return parse_duration(int(total))
+
+
+def _check_fraction_as_natscli(value, amount, unit):
+    """natscli reads a fraction of d/w/M/y as a float32 times the hours, cut to whole hours (1.1d is 26h, not
+    26h24m). Accept a fraction only where that and the exact value agree, so a file never means two things."""
+    hours = Fraction(amount) * _NATSCLI_HOURS[unit]
+    as_float32 = struct.unpack("f", struct.pack("f", float(amount)))[0]
+    if hours.denominator != 1 or int(as_float32 * _NATSCLI_HOURS[unit]) != hours:
+        raise UnitError(f"invalid duration {value!r}: natscli cuts {amount}{unit} to whole hours; "
+                        f"write it exactly, e.g. {format_duration(int(hours * _HOUR))}")
 
 
 def format_duration(ns):
@@ -64,6 +86,8 @@ def format_duration(ns):
     ns = int(ns)
     if ns <= 0:
         return str(ns) if ns < 0 else "0s"
+    if ns % _YEAR == 0:
+        return f"{ns // _YEAR}y"
     parts = []
     for unit, size in _FORMAT_UNITS:
         if ns >= size:
@@ -73,9 +97,9 @@ def format_duration(ns):
 
 
 def parse_size(value):
-    """512KiB, 10MB, 1GiB, 1G or an integer -> int bytes. -1 means unlimited."""
+    """512KiB, 10MB, 1GB, 1G or an integer -> int bytes, every unit 1024-based as in natscli. -1: unlimited."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a size such as 512KiB, 10MB or 1GiB, got {value!r}")
+        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {value!r}")
     if isinstance(value, int):
         if value < -1:
             raise UnitError(f"size must be -1 (unlimited) or positive, got {value}")
@@ -85,13 +109,14 @@ def parse_size(value):
     if isinstance(value, float) and value.is_integer():
         return parse_size(int(value))
     if not isinstance(value, str):
-        raise UnitError(f"expected a size such as 512KiB, 10MB or 1GiB, got {value!r}")
+        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {value!r}")
     text = value.strip()
     if re.fullmatch(r"-?\d+", text):
         return parse_size(int(text))
     match = _SIZE.match(text)
     if not match or match.group(2).lower() not in SIZES:
-        raise UnitError(f"invalid size {value!r} (use e.g. 512KiB, 10MB, 1GiB or bytes)")
+        raise UnitError(f"invalid size {value!r} (use e.g. 512KiB, 10MiB, 1GiB or bytes; K, M, G and T are "
+                        f"1024-based with or without B or iB, as in natscli)")
     total = Fraction(match.group(1)) * SIZES[match.group(2).lower()]
     if total.denominator != 1:
         raise UnitError(f"invalid size {value!r}: not a whole number of bytes")
@@ -99,14 +124,14 @@ def parse_size(value):
 
 
 def format_size(n):
-    """Exact, human bytes for files: 1073741824 -> 1GiB; 1000 -> 1000 (no loss in a round trip)."""
+    """Exact, human bytes for files: 1073741824 -> 1GiB; 1000 and 10000000000 stay integers."""
     if n is None:
         return None
     n = int(n)
     if n <= 0:
         return n
     for unit, size in _FORMAT_SIZES:
-        if n % size == 0:
+        if n % size == 0 and n // size <= _MAX_FORMAT_COUNT:
             return f"{n // size}{unit}"
     return n
 

@@ -120,7 +120,7 @@ def test_native_json_file(tmp_path):
     path = write(tmp_path, "orders.json", {"name": "ORDERS", "subjects": ["orders.>"], "max_age": 3600 * S,
                                            "max_bytes": "10MB", "consumers": [{"durable_name": "c", "ack_wait": "1m"}]})
     spec = load_one(path)
-    assert spec.config == {"name": "ORDERS", "subjects": ["orders.>"], "max_age": H, "max_bytes": 10_000_000}
+    assert spec.config == {"name": "ORDERS", "subjects": ["orders.>"], "max_age": H, "max_bytes": 10 * 1024 ** 2}  # MB is 1024-based, as in natscli
     assert spec.consumers == [{"durable_name": "c", "ack_wait": 60 * S}]
 
 

@@ -19,7 +19,8 @@ INT64_MAX = 2 ** 63 - 1
     ("2w", 14 * 86400 * S),
     ("1h30m", 5400 * S),
     ("1.5h", 5400 * S),
-    ("1.1d", 95_040 * S),            # exact, not float-rounded
+    ("1.25h", 4500 * S),              # exact, not float-rounded
+    ("1.5d", 36 * 3600 * S),
     ("1m30s", 90 * S),
     ("250us", 250_000),
     ("250µs", 250_000),
@@ -39,7 +40,7 @@ def test_parse_duration(text, ns):
     assert parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("bad", ["30x", "", "  ", "h", "1h30", "-5s", "5 sec", "1e3", "1H", "0.5ns",
+@pytest.mark.parametrize("bad", ["30x", "", "  ", "h", "1h30", "-5s", "5 sec", "1e3", "1H", "0.5ns", "1.1d",
                                  "106752d", -2, 2 ** 63, 1.5, True, None, [1], {"s": 1}])
 def test_parse_duration_rejects(bad):
     with pytest.raises(UnitError):
@@ -59,6 +60,9 @@ def test_parse_duration_message_names_the_value_and_examples():
     (1_500_000_000, "1s500ms"),
     (500_000_000, "500ms"),
     (1, "1ns"),
+    (365 * 86400 * S, "1y"),
+    (730 * 86400 * S, "2y"),
+    (366 * 86400 * S, "366d"),        # years only when exact
     (0, "0s"),
     (-1, "-1"),
     (None, None),
@@ -74,9 +78,10 @@ def test_duration_round_trip(ns):
 
 @pytest.mark.parametrize("text, size", [
     ("512KiB", 512 * 1024),
-    ("10MB", 10_000_000),
+    ("10MB", 10 * 1024 ** 2),
     ("1GiB", 1024 ** 3),
-    ("1G", 1_000_000_000),
+    ("1G", 1024 ** 3),
+    ("1Gi", 1024 ** 3),               # Kubernetes' spelling, same meaning
     ("1gib", 1024 ** 3),
     ("10 MiB", 10 * 1024 ** 2),
     ("1.5KiB", 1536),
@@ -111,6 +116,9 @@ def test_parse_size_negative_message():
     (512 * 1024, "512KiB"),
     (1536 * 1024, "1536KiB"),
     (3 * 1024 ** 4, "3TiB"),
+    (9999 * 1024, "9999KiB"),
+    (10_000_000_000, 10_000_000_000),  # 9765625KiB is exact but nobody writes it: plain bytes
+    (10000 * 1024 ** 2, 10000 * 1024 ** 2),
     (1000, 1000),           # not a whole KiB: stays an exact integer
     (1536, 1536),
     (0, 0),
@@ -133,3 +141,63 @@ def test_human_helpers():
     assert units.human_age(45) == "45s"
     assert units.human_age(3 * 86400 + 5) == "3d"
     assert units.human_age(None) == "never"
+
+
+# natscli reads sizes with ParseStringAsBytes (nats-io/natscli internal/util/util.go, "nats-server derived"):
+# digits then a suffix looked up upper-cased in {B: 0, K/KB/KIB: 10, M/MB/MIB: 20, G/GB/GIB: 30,
+# T/TB/TIB: 40} and multiplied by 1 << that; a bare number is bytes; "-1" is unlimited. Expected values are
+# that arithmetic, written out.
+NATSCLI_SIZES = [
+    ("0", 0), ("1024", 1024), ("-1", -1), ("100B", 100), ("100b", 100),
+    ("1K", 1 << 10), ("1KB", 1 << 10), ("1KiB", 1 << 10), ("1k", 1 << 10), ("1kb", 1 << 10), ("1kib", 1 << 10),
+    ("512K", 512 << 10),
+    ("1M", 1 << 20), ("1MB", 1 << 20), ("1MiB", 1 << 20), ("10mb", 10 << 20), ("1Mib", 1 << 20),
+    ("1G", 1 << 30), ("1GB", 1 << 30), ("1GiB", 1 << 30), ("1gB", 1 << 30), ("5GB", 5 << 30),
+    ("1T", 1 << 40), ("1TB", 1 << 40), ("1TiB", 1 << 40), ("2tb", 2 << 40),
+    (" 1GB ", 1 << 30),                          # trimmed
+]
+
+# natscli's duration flags (stream --max-age/--dupe-window, consumer --ack-wait, --inactive-threshold,
+# --backoff-min/max ...) go through fisk.ParseDuration (choria-io/fisk durations.go, natscli's go.mod v0.9.1):
+# "0" is 0; Go's ns us µs ms s m h; w/W = 7 days, d/D = 24 hours, M = 30 days, y/Y = 365 days, each of
+# 24-hour days; parts add up (1y1d); case matters (m minute, M month; H is refused).
+MIN, HOUR, DAY = 60 * S, 3600 * S, 86400 * S
+NATSCLI_DURATIONS = [
+    ("0", 0), ("15ns", 15), ("250us", 250_000), ("250µs", 250_000), ("500ms", 500 * 1_000_000),
+    ("90s", 90 * S), ("1.5s", 1_500_000_000), ("30m", 30 * MIN), ("1h", HOUR), ("1.5h", 90 * MIN),
+    ("1h30m", 90 * MIN), ("2h45m30s", 2 * HOUR + 45 * MIN + 30 * S),
+    ("1d", DAY), ("1D", DAY), ("7d", 7 * DAY), ("1.5d", 36 * HOUR), ("1d12h", 36 * HOUR),
+    ("1w", 7 * DAY), ("2W", 14 * DAY), ("0.5w", 84 * HOUR),
+    ("1M", 30 * DAY), ("3M", 90 * DAY), ("1m", MIN),
+    ("1y", 365 * DAY), ("1Y", 365 * DAY), ("1y1d", 366 * DAY), ("10y", 3650 * DAY),
+]
+
+
+@pytest.mark.parametrize("text, expected", NATSCLI_SIZES)
+def test_sizes_as_natscli_reads_them(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", NATSCLI_DURATIONS)
+def test_durations_as_natscli_reads_them(text, expected):
+    assert parse_duration(text) == expected
+
+
+# Where natscli guesses, the tool refuses rather than pick a meaning: natscli cuts a fraction of d/w/M/y
+# to whole hours (1.1d -> 26h), drops an unmatched tail (1h30 -> 1h), reads any negative size as -1.
+@pytest.mark.parametrize("text", ["1.1d", "0.1w", "1.01M", "1h30", "1H", "-5", "-5GB", "1mo"])
+def test_what_natscli_would_guess_is_refused(text):
+    with pytest.raises(UnitError):
+        parse_size(text) if text.startswith("-") else parse_duration(text)
+
+
+def test_fraction_refusal_says_what_to_write():
+    with pytest.raises(UnitError, match=r"natscli cuts 1.1d to whole hours; write it exactly, e.g. 1d2h24m"):
+        parse_duration("1.1d")
+
+
+@pytest.mark.parametrize("size", [10_000_000_000, 1024 ** 3, 10 * 1024 ** 2 + 1, 1536 * 1024, 1 << 62])
+def test_exported_sizes_load_back_and_read_naturally(size):
+    text = format_size(size)
+    assert parse_size(text) == size
+    assert not (isinstance(text, str) and len(text) > 7), text  # at most 4 digits and a unit

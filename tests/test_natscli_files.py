@@ -1,0 +1,43 @@
+"""Files mean what natscli means, against a real nats-server: sizes and durations, natscli's JSON."""
+import pytest
+import yaml
+
+import probe
+from natsserver import NatsServer
+from runner import run_cli
+
+GIB = 1024 ** 3
+
+
+@pytest.fixture(scope="module")
+def server():
+    with NatsServer() as s:
+        yield s
+
+
+def test_1gb_in_a_file_is_the_1gb_natscli_created(server, tmp_path):
+    # `nats stream add --max-bytes 1GB --max-age 1y` sends these numbers (ParseStringAsBytes, fisk.ParseDuration).
+    probe.add_stream(server.url, {"name": "SIZED", "subjects": ["sized.>"], "max_bytes": 1073741824,
+                                  "max_msg_size": 1024 ** 2, "max_age": 365 * 86400 * 10 ** 9})
+    (tmp_path / "sized.yaml").write_text(
+        "name: SIZED\nsubjects: [sized.>]\nmax_bytes: 1GB\nmax_msg_size: 1M\nmax_age: 1y\n")
+    diff = run_cli("diff", "-f", tmp_path, "--nats-url", server.url, "SIZED")
+    assert diff.returncode == 0, diff
+    with probe.ApiRecorder(server.url) as recorder:
+        init = run_cli("init", "-f", tmp_path, "--nats-url", server.url, "-o", "json", "SIZED")
+    assert init.returncode == 0, init
+    assert '"action": "unchanged"' in init.stdout
+    assert recorder.writes == []
+    assert probe.streams(server.url)["SIZED"]["config"]["max_bytes"] == GIB
+
+
+def test_export_writes_units_only_where_a_person_would(server, tmp_path):
+    probe.add_stream(server.url, {"name": "ROUND", "subjects": ["round.>"], "max_bytes": 10_000_000_000,
+                                  "max_msg_size": 1536 * 1024, "max_age": 36 * 3600 * 10 ** 9})
+    exported = run_cli("export", "--nats-url", server.url, "ROUND")
+    assert exported.returncode == 0, exported
+    doc = yaml.safe_load(exported.stdout)
+    assert (doc["max_bytes"], doc["max_msg_size"], doc["max_age"]) == (10_000_000_000, "1536KiB", "1d12h")
+    (tmp_path / "round.yaml").write_text(exported.stdout)
+    diff = run_cli("diff", "-f", tmp_path, "--nats-url", server.url, "ROUND")
+    assert diff.returncode == 0, diff
