@@ -61,7 +61,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import schema, units
+from . import kinds, schema, units
 
 # Keys never compared: identity, and a consumer's pause_until: operational state (`nats consumer pause`)
 # that the server takes only on create -- on update it silently keeps the current value (verified 2.15.1).
@@ -456,6 +456,14 @@ def unmanaged(specs, server):
     return sorted(name for name in server if name not in names)
 
 
+def prunable(specs, server):
+    """The unmanaged streams `init --prune` deletes: only of the kinds the files declare, so a folder of
+    streams never deletes key-value buckets or object stores made by applications."""
+    declared = {kinds.kind_of(_stream_file_config(spec)) for spec in specs}
+    return [name for name in unmanaged(specs, server)
+            if kinds.kind_of((server[name] or {}).get("config") or {"name": name}) in declared]
+
+
 def _stream_file_config(spec):
     cfg = dict(spec.config or {})
     cfg["name"] = spec.name
@@ -521,7 +529,7 @@ def plan(specs, server, prune=False):
     """Actions that make the server match `specs`, to be carried out in list order: each stream, then its
     consumers (except consumer updates that must precede a stream update lowering consumer_limits below
     their current values); with `prune`, deletions of unlisted durable consumers of managed streams and
-    then of unmanaged streams.
+    then of unmanaged streams of the kinds the specs declare (see `prunable`).
 
     A stream planned for replace keeps its consumers planned against the current server; replacing it
     (delete + create) removes them, so whoever carries out the replace must create them all again.
@@ -550,7 +558,7 @@ def plan(specs, server, prune=False):
                 if name not in listed and cfg.get("durable_name"):
                     actions.append(Action(spec.name, name, "delete", [], None))
     if prune:
-        for name in unmanaged(specs, server):
+        for name in prunable(specs, server):
             actions.append(Action(name, None, "delete", [], None))
     return actions
 

@@ -165,7 +165,7 @@ def test_ls_columns_and_managed_marks(nats_server, streams_dir):
     result = run_cli("ls", "-f", streams_dir, "--nats-url", nats_server.url)
     assert result.returncode == 0, result
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["NAME", "SUBJECTS", "STORAGE", "REPLICAS", "MESSAGES"]
+    assert lines[0].split()[:6] == ["NAME", "KIND", "SUBJECTS", "STORAGE", "REPLICAS", "MESSAGES"]
     assert "LAST MESSAGE" in lines[0]
     audit = next(line for line in lines if line.startswith("AUDIT"))
     assert " 3 " in audit and "memory" in audit

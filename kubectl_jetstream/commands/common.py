@@ -7,8 +7,11 @@ def add_stream_names(parser, help_text="stream names (default: every stream defi
 
 
 def stream_names(args):
-    """Names from the command line; `stream/NAME` (as printed by `ls -o name`) is accepted too."""
-    return [n.split("/", 1)[1] if n.startswith("stream/") else n for n in getattr(args, "streams", []) or []]
+    """Stream names from the command line; TYPE/NAME as `ls -o name` prints it (`stream/ORDERS`,
+    `kv/config`, `obj/files`) is accepted too."""
+    from ..kinds import stream_name
+
+    return [stream_name(n) for n in getattr(args, "streams", []) or []]
 
 
 def select_specs(specs, names):

@@ -8,7 +8,7 @@ def add_arguments(parser):
     add_stream_names(parser)
     parser.add_argument("--prune", action="store_true",
                         help="also delete streams no file defines, and durable consumers of managed streams "
-                             "that their file does not list (asks first)")
+                             "that their file does not list (asks first); only kinds the files declare (streams, kv, objects)")
     parser.add_argument("--wait", metavar="DURATION", default=None,
                         help="first wait up to DURATION for NATS and JetStream to be ready (like `wait`)")
     add_guard_arguments(parser)

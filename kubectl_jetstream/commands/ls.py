@@ -1,6 +1,8 @@
-"""ls: every stream on the server (all pages), natscli's columns, and which are unmanaged or missing."""
+"""ls: every stream on the server (all pages), natscli's columns, its kind (stream, kv, objects), and which
+are unmanaged or missing."""
 from datetime import datetime, timezone
 
+from ..kinds import address, kind_of
 from ..output import dump, join_subjects, table
 from ..units import human_age, human_bytes, human_count, format_duration, format_size
 
@@ -31,21 +33,22 @@ async def _ls(ctx, args, specs):
     fmt = args.output
     if fmt == "name":
         for info in infos:
-            ctx.echo(f"stream/{info['config']['name']}")
+            ctx.echo(address(info["config"]["name"]))
     elif fmt in ("json", "yaml"):
         items = []
         for info in infos:
-            item = {"name": info["config"]["name"], **info}
+            item = {"name": info["config"]["name"], "kind": kind_of(info["config"]).name, **info}
             if specs is not None:
                 item["managed"] = item["name"] in defined
             items.append(item)
         for name in missing:
-            items.append({"name": name, "managed": True, "missing": True, "config": defined[name].config})
+            items.append({"name": name, "kind": kind_of(dict(defined[name].config, name=name)).name,
+                          "managed": True, "missing": True, "config": defined[name].config})
         dump(ctx, items, fmt)
     else:
         rows = [row(info, status(info["config"]["name"]), wide=fmt == "wide") for info in infos]
         rows += [missing_row(defined[name], wide=fmt == "wide") for name in missing]
-        headers = ["name", "subjects", "storage", "replicas", "messages", "bytes", "consumers", "last message"]
+        headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers", "last message"]
         if fmt == "wide":
             headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
         if specs is not None:
@@ -61,7 +64,7 @@ async def _ls(ctx, args, specs):
 
 def row(info, status, wide=False):
     config, state = info["config"], info.get("state") or {}
-    cells = [config["name"], join_subjects(config.get("subjects")), config.get("storage", ""),
+    cells = [config["name"], kind_of(config).name, join_subjects(config.get("subjects")), config.get("storage", ""),
              str(config.get("num_replicas", 1)), human_count(state.get("messages")),
              human_bytes(state.get("bytes")), str(state.get("consumer_count", 0)), last_message_age(state)]
     if wide:
@@ -73,7 +76,7 @@ def row(info, status, wide=False):
 
 def missing_row(spec, wide=False):
     config = spec.config
-    cells = [spec.name, join_subjects(config.get("subjects") or [spec.name]), config.get("storage", "file"),
+    cells = [spec.name, kind_of(dict(config, name=spec.name)).name, join_subjects(config.get("subjects") or [spec.name]), config.get("storage", "file"),
              str(config.get("num_replicas", 1)), "-", "-", "-", "-"]
     if wide:
         cells += ["-"] * 6
