@@ -55,3 +55,47 @@ async def apply_actions(ctx, js, actions):
 
     await asyncio.gather(*(apply_stream(group) for group in by_stream(actions).values()))
     return actions
+
+
+async def create_from_spec(ctx, js, spec):
+    """Create the stream and its consumers as `init` would on an empty server (plan order: create, then
+    seal when sealed, then consumers); the first refusal is raised."""
+    from .plan import plan
+
+    actions = await apply_actions(ctx, js, plan([spec], {}))
+    failed = next((a for a in actions if a.result == "failed"), None)
+    if failed:
+        raise JetStreamAPIError(None, None, f"{failed.target}: {failed.error}")
+
+
+def check_name(name):
+    """The temporary stream that proves a configuration: its name says what it is."""
+    return f"{name[:200]}_kjs_check"
+
+
+async def prove_accepted(ctx, js, spec):
+    """Create `spec` under a temporary name without subjects (its own subjects are still held by the stream
+    it will replace), with its consumers, then delete it: the server has then accepted the configuration,
+    the consumers and the storage it reserves. Raises JetStreamAPIError naming what it refused."""
+    import dataclasses
+
+    config = {k: v for k, v in spec.config.items() if k not in ("subjects", "sealed")}
+    config["name"] = check_name(spec.name)
+    trial = dataclasses.replace(spec, name=config["name"], config=config)
+    try:
+        await create_from_spec(_Quiet(), js, trial)
+    except JetStreamAPIError as exc:
+        exc.description = exc.description.replace(config["name"], spec.name)
+        raise
+    finally:
+        try:
+            await js.delete_stream(config["name"])
+        except JetStreamAPIError:
+            pass  # never created
+
+
+class _Quiet:
+    """A context whose `done` list is private: the trial stream is not something the command changed."""
+
+    def __init__(self):
+        self.done = []

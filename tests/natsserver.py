@@ -34,11 +34,13 @@ def wait_for_port(port, timeout=10.0, host="127.0.0.1"):
 
 
 class NatsServer:
-    """One nats-server. `config` is extra nats-server config text (auth, cluster...)."""
+    """One nats-server. `config` is extra nats-server config text (auth, cluster...), `jetstream_config` extra
+    text inside its jetstream block (store limits)."""
 
-    def __init__(self, jetstream=True, config="", port=None, name=None, store_dir=None):
+    def __init__(self, jetstream=True, config="", port=None, name=None, store_dir=None, jetstream_config=""):
         self.port = port or free_port()
         self.jetstream = jetstream
+        self.jetstream_config = jetstream_config  # inside the jetstream block, e.g. "max_memory_store: 1MB"
         self.extra_config = config
         self.name = name or f"n{self.port}"
         self.dir = tempfile.mkdtemp(prefix="kjs-nats-")
@@ -52,7 +54,7 @@ class NatsServer:
     def config_text(self):
         lines = [f'server_name: "{self.name}"', "listen: 127.0.0.1:%d" % self.port]
         if self.jetstream:
-            lines.append('jetstream { store_dir: "%s" }' % self.store_dir)
+            lines.append('jetstream { store_dir: "%s"\n%s }' % (self.store_dir, self.jetstream_config))
         lines.append(self.extra_config)
         return "\n".join(lines) + "\n"
 

@@ -231,3 +231,38 @@ def test_shipped_purge_agent_responses_purges_only_it(nats_server):
     assert result.returncode == 0, result
     after = counts(nats_server.url)
     assert after["AGENT_RESPONSES"] == 0 and after["AGENT_COMMANDS"] == 2
+
+
+def test_recreate_refused_by_the_server_leaves_the_stream_untouched(tmp_path):
+    """The server cannot hold the new configuration: proven on a temporary stream before anything is deleted."""
+    from natsserver import NatsServer
+
+    with NatsServer(jetstream_config="max_memory_store: 1MB") as server:
+        probe.add_stream(server.url, {"name": "SMALL", "subjects": ["small.>"], "storage": "file"})
+        probe.add_consumer(server.url, "SMALL", {"durable_name": "c", "ack_policy": "explicit"})
+        probe.publish(server.url, "small.a", 3)
+        (tmp_path / "small.yaml").write_text("name: SMALL\nsubjects: [small.>]\nstorage: memory\nmax_bytes: 5MiB\n")
+        result = run_cli("recreate", "SMALL", "--yes", "-f", tmp_path, "--nats-url", server.url)
+        assert result.returncode == 4, result
+        assert "untouched" in result.stderr and "insufficient" in result.stderr.lower()
+        assert "3 → 0" not in result.stdout
+        info = probe.streams(server.url)
+        assert set(info) == {"SMALL"}  # no temporary stream left behind
+        assert info["SMALL"]["state"]["messages"] == 3 and info["SMALL"]["config"]["storage"] == "file"
+        assert list(probe.consumers(server.url, "SMALL")) == ["c"]
+
+
+def test_recreate_whose_final_create_fails_puts_the_old_configuration_back(loaded):
+    """The proof runs without subjects, so a subject another stream holds only fails the final create: the
+    stream is then created again with its old configuration and consumers, and the output says so."""
+    url, folder = loaded
+    old = probe.streams(url)["EVENTS"]["config"]
+    (folder / "events.yaml").write_text("name: EVENTS\nsubjects: [events.>, other.y]\nmax_msgs: 10\n")
+    result = run_cli("recreate", "EVENTS", "--yes", "-f", folder, "--nats-url", url, "-o", "json")
+    assert result.returncode == 4, result
+    assert "old configuration" in result.stderr and "overlap" in result.stderr
+    record = json.loads(result.stdout)[0]
+    assert record["after"] == {"messages": 0, "bytes": 0} and "old configuration" in record["error"]
+    info = probe.streams(url)["EVENTS"]
+    assert info["config"]["subjects"] == old["subjects"] and info["config"]["max_msgs"] == -1
+    assert list(probe.consumers(url, "EVENTS")) == ["reader"]

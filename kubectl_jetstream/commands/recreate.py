@@ -1,7 +1,9 @@
 """recreate: delete streams and create them again from streams.d, with their consumers.
 
 This is what `init` recommends when a change cannot be made in place (storage, retention to/from workqueue...).
-A name that streams.d does not define is refused before anything happens.
+A name that streams.d does not define is refused before anything happens. Before a stream is deleted the
+server must have accepted its new configuration on a temporary stream; if the create after the delete still
+fails, the stream is created again with its old configuration and consumers.
 """
 from ..errors import JetStreamAPIError
 from .common import select_specs
@@ -13,18 +15,27 @@ def add_arguments(parser):
 
 
 def run(ctx, args):
+    from ..apply import create_from_spec, prove_accepted
+
     specs = {s.name: s for s in select_specs(ctx.load_specs(), target_names(ctx, args, "recreate"))}
 
     async def recreate(js, outcome, info):
-        await js.delete_stream(outcome.stream)
-        outcome.result = "deleted"
+        spec = specs[outcome.stream]
         try:
-            await create_from_spec(ctx, js, specs[outcome.stream])
+            await prove_accepted(ctx, js, spec)
         except JetStreamAPIError as exc:
-            exc.description = f"deleted, but creating it again failed: {exc.description}"
+            exc.description = f"the server refuses the new configuration, stream untouched: {exc.description}"
             raise
-        outcome.result = f"recreated ({len(specs[outcome.stream].consumers)} consumer(s))"
-        outcome.after = {"messages": 0, "bytes": 0}
+        old_consumers = [c["config"] for c in await js.list_consumers(spec.name)]
+        await js.delete_stream(spec.name)
+        outcome.result, outcome.after = "deleted", {"messages": 0, "bytes": 0}
+        try:
+            await create_from_spec(ctx, js, spec)
+        except JetStreamAPIError as exc:
+            # Whatever was created from the file goes; the old configuration comes back (the messages do not).
+            await restore(js, info["config"], old_consumers, exc)
+            raise
+        outcome.result = f"recreated ({len(spec.consumers)} consumer(s))"
 
     # A defined stream that is not on the server has nothing to lose: it is simply created.
     async def create_missing(js, outcome):
@@ -35,13 +46,19 @@ def run(ctx, args):
     return ctx.run(run_destructive(ctx, args, "recreate", list(specs), recreate, create_missing=create_missing))
 
 
-async def create_from_spec(ctx, js, spec):
-    """Create the stream and its consumers as `init` would on an empty server (plan order: create, then
-    seal when sealed, then consumers); the first refusal is raised."""
-    from ..apply import apply_actions
-    from ..plan import plan
-
-    actions = await apply_actions(ctx, js, plan([spec], {}))
-    failed = next((a for a in actions if a.result == "failed"), None)
-    if failed:
-        raise JetStreamAPIError(None, None, f"{failed.target}: {failed.error}")
+async def restore(js, config, consumers, failure):
+    """After a failed create: the stream with its old configuration and consumers; `failure` says so."""
+    what = f"deleted, but creating it from its file failed: {failure.description}"
+    try:
+        try:
+            await js.delete_stream(config["name"])
+        except JetStreamAPIError:
+            pass  # the failed create left nothing
+        await js.create_stream(config)
+        for consumer in consumers:
+            await js.create_consumer(config["name"], consumer)
+    except JetStreamAPIError as exc:
+        failure.description = f"{what}; creating it again with its old configuration failed too: {exc.description}"
+        return
+    failure.description = (f"{what}; created it again with its old configuration and {len(consumers)} "
+                           f"consumer(s) (its messages are gone)")
