@@ -59,7 +59,8 @@ def add_common_arguments(parser, suppress):
 
     nats = parser.add_argument_group("NATS connection")
     nats.add_argument("--nats-url", metavar="URL", default=default(env_default("NATS_URL")),
-                      help="connect directly to this NATS server (env NATS_URL); skips Kubernetes")
+                      help="connect directly to this NATS server, or a comma-separated list of them (env NATS_URL); "
+                           "skips Kubernetes")
     nats.add_argument("--creds", metavar="FILE", default=default(env_default("NATS_CREDS")),
                       help="NATS user credentials file (env NATS_CREDS)")
     nats.add_argument("--nkey", metavar="FILE", default=default(env_default("NATS_NKEY")),

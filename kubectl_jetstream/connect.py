@@ -41,17 +41,58 @@ def timeout_seconds(value, flag="--timeout"):
 
 
 def redact_url(url):
-    """nats://user:secret@host:4222 -> nats://user:***@host:4222 (for -v and error messages)."""
+    """nats://user:secret@host:4222 -> nats://user:***@host:4222, nats://TOKEN@host -> nats://***@host; each
+    server of a comma-separated list. Plain text work only: it must also hide what a URL parser rejects."""
+    return ",".join(_redact_one(u) for u in str(url).split(","))
+
+
+def _redact_one(url):
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")  # the last @: a password may hold one
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}{sep}{user + ':***' if colon else '***'}@{host}"
+
+
+def url_has_credentials(url):
+    return redact_url(url) != url
+
+
+URL_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def nats_servers(value, flag="--nats-url"):
+    """--nats-url (or NATS_URL) -> the server URLs, as natscli reads them: one URL or a comma-separated list,
+    a missing scheme meaning nats://. Anything NATS cannot use is one UsageError line that never shows a
+    credential."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url if "://" in url else "nats://" + url)
-    if parts.password or (parts.username and not parts.password):
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        user = parts.username + ":***" if parts.password else "***"
-        return f"{parts.scheme}://{user}@{host}{parts.path}"
-    return url
+    servers = [s.strip() for s in str(value).split(",")]
+    if not any(servers):
+        raise UsageError(f"{flag}: no server URL given")
+    for server in servers:
+        shown = f"{flag} {redact_url(server) or repr(server)}"
+        if not server:
+            raise UsageError(f"{flag} {redact_url(value)}: an empty entry in the server list")
+        parts = urlsplit(server if "://" in server else "nats://" + server)
+        if parts.scheme.lower() not in URL_SCHEMES:
+            raise UsageError(f"{shown}: {parts.scheme}:// is not a NATS URL; use nats://, tls://, ws:// or wss://")
+        try:
+            port = parts.port
+        except ValueError:
+            text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+            raise UsageError(f"{shown}: port {text!r} is not a number from 1 to 65535") from None
+        if port == 0:
+            raise UsageError(f"{shown}: port 0 is not a number from 1 to 65535")
+        if not parts.hostname:
+            raise UsageError(f"{shown}: no host name")
+    kinds = {urlsplit(s if "://" in s else "nats://" + s).scheme.lower() in ("ws", "wss") for s in servers}
+    if len(kinds) > 1:
+        raise UsageError(f"{flag} {redact_url(value)}: websocket (ws://, wss://) and plain URLs cannot be mixed")
+    return servers
 
 
 @contextlib.contextmanager
@@ -100,11 +141,20 @@ def _tls_context(args):
     return tls
 
 
-def _check_files(args):
+def check_flags(args):
+    """The connection flags, checked before anything is reached: one UsageError line (exit 2), no secret."""
     for flag, path in (("--creds", args.creds), ("--nkey", args.nkey), ("--tls-ca", args.tls_ca),
                        ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path and os.path.isdir(path):
+            raise UsageError(f"{flag} {path}: is a directory; give the file itself")
         if path and not os.path.isfile(path):
             raise UsageError(f"{flag}: no such file: {path}")
+    if args.nats_url:
+        nats_servers(args.nats_url)
+    if args.password and not (args.nats_user or args.user_secret):
+        # nats-py would send no user and the server would say "no credentials": name what is missing.
+        raise UsageError("--password (or NATS_PASSWORD) needs the NATS user name: add --nats-user NAME "
+                         "(--user is kubectl's kubeconfig user, not the NATS user)")
 
 
 def connect_options(args, ep, creds_path):
@@ -134,10 +184,11 @@ async def open_jetstream(ctx, timeout=None):
 
     args = ctx.args
     timeout = timeout or timeout_seconds(args.timeout or DEFAULT_TIMEOUT)
-    _check_files(args)
+    check_flags(args)
     with endpoint(ctx) as ep, _creds_file(ep.creds) as creds_path:
         options = connect_options(args, ep, creds_path)
-        js = await JetStream.connect(ep.url, timeout=timeout, log=ctx.log, describe=_describe(ep),
+        servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]
+        js = await JetStream.connect(servers if len(servers) > 1 else servers[0], timeout=timeout, log=ctx.log, describe=_describe(ep),
                                      pinned=ep.via == "port-forward", **options)
         ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:

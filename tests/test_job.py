@@ -1,4 +1,5 @@
 """`job`: the printed ConfigMap + Job (never applied), and the Dockerfile that builds the Job's image."""
+import json
 import os
 import re
 import shutil
@@ -117,6 +118,81 @@ def test_local_nats_url_and_secrets_are_not_copied_into_the_job(streams, tmp_pat
     assert "--nats-url" in result.stderr and "--creds" in result.stderr and "--token" in result.stderr
     result, docs = job("-f", streams, "--nats-url", "nats://nats.nats.svc:4222")
     assert parts(docs)[3]["args"] == ["init", "-f", MOUNT, "--nats-url", "nats://nats.nats.svc:4222"]
+
+
+@pytest.mark.parametrize("how", ["flag", "env-localhost", "token", "list", "after-verb"])
+def test_a_nats_url_with_credentials_is_refused_and_never_shown(streams, how):
+    """A Job's args are plain text in the cluster: credentials belong in a Secret (--user-secret ...)."""
+    secret = "Pw-Job-9f3c1e"
+    url = {"flag": f"nats://alice:{secret}@nats.nats.svc:4222", "env-localhost": f"nats://alice:{secret}@localhost:4222",
+           "token": f"nats://{secret}@nats.nats.svc:4222", "after-verb": f"nats://alice:{secret}@nats.nats.svc",
+           "list": f"nats://nats-0.nats:4222,nats://alice:{secret}@nats-1.nats:4222"}[how]
+    if how == "env-localhost":
+        result, _ = job("-f", streams, "-vv", env={"NATS_URL": url})
+    elif how == "after-verb":
+        result, _ = job("purge", "ORDERS", f"--nats-url={url}", "-f", streams, "-vv")
+    else:
+        result, _ = job("-f", streams, "--nats-url", url, "-vv")
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert secret not in result.stdout + result.stderr
+    assert "holds credentials" in result.stderr and "--user-secret" in result.stderr
+    assert "--token-secret" in result.stderr and "--creds-secret" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1, result
+
+
+def test_secret_flags_are_hidden_in_a_job_usage_error(streams):
+    result, _ = job("purge", "ORDERS", "--password", "Pw-Usage-77", "--token=Tok-Usage-88", "--bogus",
+                    "-f", streams)
+    assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr, result
+    assert "Pw-Usage-77" not in result.stderr and "Tok-Usage-88" not in result.stderr
+    assert "--password ***" in result.stderr and "--token=***" in result.stderr
+
+
+NACK_WITH_CONNECTION = """apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: orders
+spec:
+  name: ORDERS
+  subjects: ["orders.>"]
+  storage: file
+  maxAge: 1h
+  servers: ["nats://bob:Pw-Nack-51b2@nats.nats.svc:4222"]
+  creds: /etc/nats/Creds-Path-Hush.creds
+  nkey: SUANKEYHUSHHUSH
+  tls:
+    clientCert: /etc/tls/Cert-Path-Hush.pem
+"""
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_nack_connection_settings_stay_out_of_the_configmap(tmp_path, suffix):
+    from kubectl_jetstream.spec import load_specs
+
+    d = tmp_path / "streams.d"
+    d.mkdir()
+    doc = yaml.safe_load(NACK_WITH_CONNECTION)
+    text = NACK_WITH_CONNECTION if suffix == ".yaml" else json.dumps(doc)
+    (d / f"orders{suffix}").write_text(text)
+    (d / "audit.yaml").write_text(AUDIT)
+    result, docs = job("-f", d, "-vv")
+    assert result.returncode == 0, result
+    configmap = parts(docs)[0]
+    for hidden in ("Pw-Nack-51b2", "Creds-Path-Hush", "SUANKEYHUSHHUSH", "Cert-Path-Hush"):
+        assert hidden not in result.stdout + result.stderr
+    for field in ("servers", "creds", "nkey", "tls"):
+        assert f"spec.{field}: left out of the Job's ConfigMap" in result.stderr
+    assert configmap["data"]["audit.yaml"] == AUDIT  # other files stay verbatim
+    # What the pod reads defines the same stream.
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    for key, value in configmap["data"].items():
+        (mounted / key).write_text(value)
+    assert set(configmap["data"]) == {f"orders{suffix}", "audit.yaml"}
+    def configs(path):
+        return {s.name: (s.config, s.consumers) for s in load_specs([str(path)], warn=lambda *_: None)}
+    assert configs(mounted) == configs(d)
 
 
 @pytest.mark.parametrize("args,message", [

@@ -36,6 +36,9 @@ NOT_FORWARDED = (("creds", "--creds", "--creds-secret"), ("nkey", "--nkey", "a -
                  ("password", "--password", "--user-secret"), ("nats_user", "--nats-user", "--user-secret"))
 
 
+# NACK connection settings that may name or hold credentials: never copied into the ConfigMap.
+NACK_SECRET_KEYS = ("servers", "creds", "nkey", "tls")
+
 JOB_OPTIONS = ("image", "name", "service_account", "ttl", "backoff_limit", "restart_policy")
 
 
@@ -82,7 +85,27 @@ def _parse_quietly(parser, argv, known=False):
     except SystemExit:
         lines = stderr.getvalue().strip().splitlines()
         message = lines[-1].split(": error: ", 1)[-1] if lines else "usage error"
-        raise UsageError(f"job: `{' '.join(argv)}`: {message}") from None
+        raise UsageError(f"job: `{' '.join(_redacted(argv))}`: {message}") from None
+
+
+SECRET_FLAGS = ("--password", "--token", "--nats-url")
+
+
+def _redacted(argv):
+    """The words of a command line with the values of secret-bearing flags hidden (for messages)."""
+    from ..connect import redact_url
+
+    shown, hide_next, previous = [], False, None
+    for word in argv:
+        flag, eq, value = word.partition("=")
+        if hide_next:
+            shown.append(redact_url(word) if previous == "--nats-url" else "***")
+        elif eq and flag in SECRET_FLAGS:
+            shown.append(f"{flag}={redact_url(value) if flag == '--nats-url' else '***'}")
+        else:
+            shown.append(word)
+        hide_next, previous = word in SECRET_FLAGS, word
+    return shown
 
 
 def parse_verb(args):
@@ -174,7 +197,7 @@ def job_documents(ctx, args):
     specs = ctx.load_specs()  # every file validated first: exit 2 on an invalid one
     if verb in ("init", "diff", "recreate"):
         select_specs(specs, stream_names(verb_args))
-    files = configmap_data(specs)
+    files = configmap_data(specs, ctx.warn)
 
     namespace = verb_args.namespace
     command = [verb, *names, "-f", MOUNT]
@@ -236,8 +259,8 @@ def job_documents(ctx, args):
     return [configmap, job]
 
 
-def configmap_data(specs):
-    """{file name: content} of the files the specs came from, verbatim."""
+def configmap_data(specs, warn):
+    """{file name: content} of the files the specs came from, verbatim but for NACK_SECRET_KEYS."""
     data, origin = {}, {}
     for path in sorted({s.path for s in specs}):
         key = os.path.basename(path)
@@ -246,12 +269,43 @@ def configmap_data(specs):
         if key in data:
             raise UsageError(f"{origin[key]} and {path} have the same file name; a ConfigMap needs unique names")
         with open(path, encoding="utf-8") as f:
-            data[key] = f.read()
+            data[key] = _without_nack_secrets(path, f.read(), warn)
         origin[key] = path
     size = sum(len(k) + len(v.encode()) for k, v in data.items())
     if size > CONFIGMAP_LIMIT:
         raise UsageError(f"the stream files are {size} bytes, over the 1 MiB a ConfigMap can hold")
     return data
+
+
+def _without_nack_secrets(path, text, warn):
+    """The file's text; for a NACK resource with connection settings that may hold credentials, the file
+    again without them (the tool ignores them anyway: it brings its own connection). Only field names are
+    reported, never their values. The file was validated by load_specs, so parsing it again is bounded."""
+    from ..spec import NACK_GROUP
+
+    if NACK_GROUP not in text:
+        return text
+    import json
+
+    import yaml
+
+    is_json = path.lower().endswith(".json")
+    docs = [json.loads(text)] if is_json else [d for d in yaml.safe_load_all(text) if d is not None]
+    dropped = False
+    for doc in docs:
+        nack = isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(NACK_GROUP + "/")
+        spec = doc.get("spec") if nack else None
+        for field in NACK_SECRET_KEYS if isinstance(spec, dict) else ():
+            if field in spec:
+                del spec[field]
+                dropped = True
+                warn(f"{path}: spec.{field}: left out of the Job's ConfigMap (a NACK connection setting, "
+                     "which may name or hold credentials)")
+    if not dropped:
+        return text
+    if is_json:
+        return json.dumps(docs[0], indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
 
 
 def forwarded_flags(ctx, args):
@@ -261,7 +315,15 @@ def forwarded_flags(ctx, args):
         if value:
             flags += [flag, str(value)]
     if args.nats_url:
-        if _is_local(args.nats_url):
+        from ..connect import nats_servers, redact_url, url_has_credentials
+
+        servers = nats_servers(args.nats_url)
+        if url_has_credentials(args.nats_url):
+            raise UsageError(f"--nats-url {redact_url(args.nats_url)} (or NATS_URL) holds credentials, which the Job "
+                             "would carry in plain text: give the URL without them and put them in a Secret: "
+                             "--user-secret NAME (username/password), --token-secret NAME[/KEY] or "
+                             "--creds-secret NAME[/KEY]")
+        if all(_is_local(s) for s in servers):
             ctx.warn(f"--nats-url {args.nats_url} (or NATS_URL) points at this machine: not passed to the Job, "
                      "which finds NATS through its Service")
         else:

@@ -30,9 +30,10 @@ async def wait_until_ready(ctx, duration, announce=False):
     never became ready (the Kubernetes steps are kube.wait_for_ready_pod's)."""
     import asyncio  # here, not at the top: `--help` builds every command's parser
 
-    from ..connect import timeout_seconds
+    from ..connect import check_flags, timeout_seconds
 
     limit = timeout_seconds(duration, "--wait" if ctx.args.command == "init" else "--timeout")
+    check_flags(ctx.args)  # a usage error is not worth waiting for the pod first
     deadline = time.monotonic() + limit
     if not ctx.args.nats_url:
         from ..kube import wait_for_ready_pod
