@@ -14,8 +14,10 @@ server field the models do not know cannot break deserialization.
 """
 import base64
 import binascii
+import copy
 import json
 import os
+import re
 import time
 import warnings
 from contextlib import contextmanager
@@ -159,6 +161,12 @@ class Kube:
     @property
     def host(self):
         return self.configuration.host
+
+    def in_namespace(self, namespace):
+        """The same client, for objects of another namespace (closing this one closes both)."""
+        other = copy.copy(self)
+        other.namespace = namespace
+        return other
 
     def close(self):
         try:
@@ -535,12 +543,45 @@ def target_port(service_port, pod):
 
 
 def find_service(kube, args):
+    """(the NATS Service, why it was chosen, the Kube of its namespace): ExternalName aliases followed."""
     if args.service:
         service = kube.get_service(args.service)
         if service is None:
             raise ServiceNotFound(f"Service {args.service} not found in namespace {kube.namespace}")
-        return service, "--service"
-    return choose_service(kube.list_services(), kube.namespace)
+        return follow_aliases(kube, service, "--service")
+    return follow_aliases(kube, *choose_service(kube.list_services(), kube.namespace))
+
+
+# An ExternalName naming a Service of this cluster: NAME.NAMESPACE.svc, then the cluster domain (cluster.local).
+_CLUSTER_SERVICE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc"
+                                   r"(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$")
+
+
+def follow_aliases(kube, service, why):
+    """An ExternalName Service is only a DNS alias (no selector, no pods, nothing to port-forward to): follow
+    it to the Service it names when that one is in this cluster; else say what it is and what to use."""
+    seen = set()
+    while (service.get("spec") or {}).get("type") == "ExternalName":
+        target = str((service.get("spec") or {}).get("externalName") or "")
+        alias = f"Service {_name(service)} in namespace {kube.namespace} is an ExternalName alias of {target!r}"
+        seen.add((kube.namespace, _name(service)))
+        match = _CLUSTER_SERVICE_NAME.match(target.lower())
+        if not match:
+            raise UsageError(f"{alias}, a name outside the cluster, with no pods to port-forward to: give the "
+                             f"NATS Service with --service NAME (and -n NAMESPACE), or connect with "
+                             f"--nats-url nats://{target}:{NATS_PORT}")
+        name, namespace = match.group(1), match.group(3)
+        if (namespace, name) in seen:
+            raise UsageError(f"{alias}, which leads back to itself: give the NATS Service with --service NAME")
+        kube = kube.in_namespace(namespace)
+        followed = kube.get_service(name)
+        if followed is None:
+            raise ServiceNotFound(f"{alias}, but Service {name} is not found in namespace {namespace}; "
+                                  f"give the NATS Service with --service NAME (and -n NAMESPACE)")
+        kube.log(f"{alias}: following it to Service {name} in namespace {namespace}")
+        why = f"{why}, an ExternalName alias of Service {name} in namespace {namespace}"
+        service = followed
+    return service, why, kube
 
 
 def choose_pod(kube, service, service_port, exclude=()):
@@ -628,34 +669,34 @@ def kube_endpoint(ctx):
     args = ctx.args
     kube = connect_kube(ctx)
     try:
-        service, why = find_service(kube, args)
+        service, why, skube = find_service(kube, args)  # skube: the Service's namespace (an alias may lead on)
         svc = _name(service)
         sport = choose_port(service, args.port)
-        ctx.log(f"NATS Service {svc} in namespace {kube.namespace} ({why}), {_port_label(sport)} "
+        ctx.log(f"NATS Service {svc} in namespace {skube.namespace} ({why}), {_port_label(sport)} "
                 f"({sport['port']}){' headless' if is_headless(service) else ''}")
-        creds = read_credentials(kube, args)
+        creds = read_credentials(kube, args)  # the Secrets of the namespace asked for
         if kube.in_cluster:
             port = int(sport["port"])
             if is_headless(service) and sport.get("targetPort") not in (None, "", sport["port"]):
                 # A headless name resolves to pod IPs: no Service port mapping happens, use the pod port.
                 try:
-                    _, port = choose_pod(kube, service, sport)
+                    _, port = choose_pod(skube, service, sport)
                 except Unreachable:
                     pass
-            url = f"nats://{svc}.{kube.namespace}.svc:{port}"
+            url = f"nats://{svc}.{skube.namespace}.svc:{port}"
             ctx.log(f"in a pod: connecting directly to {url}")
             yield Endpoint(url=url, via="in-cluster", detail=f"svc/{svc} {_port_label(sport)} → {url}", **creds)
             return
-        pod, pod_port = choose_pod(kube, service, sport)
+        pod, pod_port = choose_pod(skube, service, sport)
         ready_since = _ready_since(pod)
         ctx.log(f"pod {_name(pod)} chosen (ready since {ready_since:%Y-%m-%d %H:%M:%S}Z, "
                 f"{_restarts(pod)} restarts), port {pod_port}" if ready_since else f"pod {_name(pod)} chosen")
 
         def reselect(exclude):
-            new_pod, new_port = choose_pod(kube, service, sport, exclude)
+            new_pod, new_port = choose_pod(skube, service, sport, exclude)
             return Target(_name(new_pod), new_port)
 
-        forwarder = PortForwarder(kube.configuration, kube.namespace, Target(_name(pod), pod_port),
+        forwarder = PortForwarder(kube.configuration, skube.namespace, Target(_name(pod), pod_port),
                                   reselect=reselect, log=ctx.log)
         forwarder.start()
         try:
@@ -693,8 +734,8 @@ def wait_for_ready_pod(ctx, deadline):
                 kube_timeout = max(remaining, 0.1)
             saved, kube.request_timeout = kube.request_timeout, kube_timeout
             try:
-                service, why = find_service(kube, args)
-                pod, port = choose_pod(kube, service, choose_port(service, args.port))
+                service, why, skube = find_service(kube, args)
+                pod, port = choose_pod(skube, service, choose_port(service, args.port))
                 ctx.log(f"Service {_name(service)} ({why}) has a ready pod: {_name(pod)}")
                 return
             except (KubeAuthError, AmbiguousService, UsageError):
@@ -702,7 +743,7 @@ def wait_for_ready_pod(ctx, deadline):
             except ServiceNotFound as exc:
                 step, last = f"a NATS Service in namespace {kube.namespace}", str(exc)
             except NoReadyPod as exc:
-                step = f"a ready pod for Service {_name(service)} in namespace {kube.namespace}"
+                step = f"a ready pod for Service {_name(service)} in namespace {skube.namespace}"
                 last = exc.found or str(exc)
             except ToolError as exc:
                 step, last = f"the Kubernetes API at {kube.host}", str(exc)

@@ -87,10 +87,15 @@ def handshake_error(exc, namespace, pod, port):
             f"unauthorized (401) opening a port-forward to {where}: the Kubernetes API rejected the "
             f"credentials; check the kubeconfig user (token expired?)", status)
     if status == 403:
+        # The websocket upgrade is authorized as `get`, and newer API servers also check `create`: name the
+        # one the server's message says was denied.
+        denied = re.search(r'cannot (\w+) resource "pods/portforward"', message)
+        if message and not denied:  # not RBAC (a refused subprotocol, an admission webhook): say what it is
+            return PortForwardError(f"port-forward to {where} refused (403 Forbidden): {message}", status)
+        needs = f"`{denied.group(1)}`" if denied else "`get` and `create`"
         return PortForwardError(
-            f"forbidden: the user needs `create` on `pods/portforward` in namespace {namespace} (and `get`, "
-            f"for websocket clients like this one)" + (f": {message}" if message else "") + "; see docs/rbac.yaml",
-            status)
+            f"forbidden: the user needs {needs} on `pods/portforward` in namespace {namespace}"
+            + (f": {message}" if message else "") + "; see docs/rbac.yaml", status)
     if status == 404:
         return PortForwardError(f"{where} not found (deleted?)", status, retryable=True)
     if status:

@@ -469,6 +469,17 @@ class FakeKubeAPI:
                    "spec": spec, "status": {"loadBalancer": {}}}
             return self._put("services", namespace, obj)
 
+    def add_external_name_service(self, namespace, name, external_name, ports=(), labels=None):
+        """A `type: ExternalName` Service: a DNS alias (CNAME) of `external_name`, no clusterIP, no selector,
+        so no Endpoints; `ports` are informational, as on a real server."""
+        spec = {"type": "ExternalName", "externalName": external_name, "sessionAffinity": "None"}
+        if ports:
+            spec["ports"] = [{"protocol": "TCP", **p} for p in ports]
+        with self.lock:
+            obj = {"kind": "Service", "apiVersion": "v1", "metadata": self._meta(namespace, name, labels),
+                   "spec": spec, "status": {"loadBalancer": {}}}
+            return self._put("services", namespace, obj)
+
     def add_pod(self, namespace, name, labels=None, ports=(("client", 4222),), targets=None, ready=True,
                 phase="Running", restarts=0, ready_since=-60, created=-120, node="node-1"):
         """ports: (name, containerPort) of the single container; targets: {containerPort: (host, port)}

@@ -171,8 +171,9 @@ def test_forbidden_port_forward(fleet, verb):
     fleet.deny_access(verb, "pods/portforward")
     result = kcli(fleet, "ls")
     assert result.returncode == 3
-    assert "forbidden: the user needs `create` on `pods/portforward` in namespace swe" in result.stderr
+    assert f"forbidden: the user needs `{verb}` on `pods/portforward` in namespace swe" in result.stderr
     assert f'cannot {verb} resource "pods/portforward"' in result.stderr
+    assert f"`{({'get', 'create'} - {verb}).pop()}`" not in result.stderr  # only the verb denied
     assert len(result.stderr.splitlines()) == 1
 
 
@@ -205,6 +206,44 @@ def test_discovery_exit_codes(kube_api, nats_server):
 
     unknown = kcli(path, "ls", "-n", "two", "--service", "south")
     assert unknown.returncode == 3 and "Service south not found in namespace two" in unknown.stderr
+
+
+def test_an_external_name_service_is_followed_or_explained(kube_api, nats_server):
+    """swe-ai-fleet ships ExternalName aliases (internal-nats -> the chart's Service in namespace nats): an
+    alias has no pods; follow it when it names a Service of the cluster, else say what it is."""
+    helm_chart_layout(kube_api, "nats", ("127.0.0.1", nats_server.port))
+    kube_api.add_external_name_service("swe", "internal-nats", "nats.nats.svc.cluster.local",
+                                       ports=[{"name": "nats", "port": 4222}])
+    kube_api.add_external_name_service("swe", "short-alias", "internal-nats.swe.svc")  # an alias of an alias
+    kube_api.add_external_name_service("swe", "outside-nats", "nats.example.com")
+    kube_api.add_external_name_service("swe", "dangling", "gone.nats.svc")
+    kube_api.add_external_name_service("swe", "loop-a", "loop-b.swe.svc.cluster.local")
+    kube_api.add_external_name_service("swe", "loop-b", "loop-a.swe.svc.cluster.local")
+    kube_api.add_secret("swe", "nats-user", {"username": "app", "password": "pa55-alias"})
+    path = kube_api.kubeconfig(namespace="swe")
+
+    for alias in ("internal-nats", "short-alias"):
+        ok = kcli(path, "ls", "--service", alias, "--user-secret", "nats-user", "-v")
+        assert ok.returncode == 0, ok
+        assert "is an ExternalName alias of 'nats.nats.svc.cluster.local': following it to Service nats in " \
+               "namespace nats" in ok.stderr
+        assert kube_api.calls("create", "pods/portforward")[-1].namespace == "nats"
+        assert kube_api.calls("get", "secrets")[-1].namespace == "swe"  # Secrets: the namespace asked for
+        assert "pa55-alias" not in ok.output
+
+    outside = kcli(path, "ls", "--service", "outside-nats")
+    assert outside.returncode == 2, outside
+    assert outside.stderr.splitlines() == [
+        "error: Service outside-nats in namespace swe is an ExternalName alias of 'nats.example.com', a name "
+        "outside the cluster, with no pods to port-forward to: give the NATS Service with --service NAME (and -n "
+        "NAMESPACE), or connect with --nats-url nats://nats.example.com:4222"]
+    dangling = kcli(path, "ls", "--service", "dangling")
+    assert dangling.returncode == 3, dangling
+    assert "ExternalName alias of 'gone.nats.svc', but Service gone is not found in namespace nats" in dangling.stderr
+    loop = kcli(path, "ls", "--service", "loop-a")
+    assert loop.returncode == 2 and "leads back to itself" in loop.stderr, loop
+    for result in (outside, dangling, loop):
+        assert "no pods match its selector" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 # -- credentials from Secrets -----------------------------------------------------------------------------
