@@ -18,6 +18,8 @@ COMMANDS = {
     "diff": "Show field-level differences between the server and streams.d",
     "ls": "List the streams on the server",
     "info": "Show one stream's configuration, state and consumers",
+    "consumers": "List consumers with their backlog and health, worst first",
+    "check": "Check JetStream health: meta leader, replicas, limits, stuck consumers",
     "export": "Write server streams as streams.d files",
     "purge": "Remove messages from streams",
     "delete": "Delete streams (and their consumers)",
@@ -109,7 +111,7 @@ def build_parser(prog=None):
         prog=prog,
         description="Declare NATS JetStream streams in streams.d/ and bring a server to them, "
                     "through the Kubernetes API or a NATS URL.",
-        epilog="Exit codes: 0 ok, 1 diff found differences, 2 usage/invalid definitions/refused, "
+        epilog="Exit codes: 0 ok, 1 diff found differences or check found a problem, 2 usage/invalid definitions/refused, "
                "3 cannot reach Kubernetes or NATS, 4 the server rejected some operations, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"kubectl-jetstream {__version__}")

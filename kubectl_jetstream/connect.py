@@ -178,7 +178,7 @@ def connect_options(args, ep, creds_path):
 
 
 @contextlib.asynccontextmanager
-async def open_jetstream(ctx, timeout=None):
+async def open_jetstream(ctx, timeout=None, check=True):
     """Connect to NATS by whichever path applies and yield a `jetstream.JetStream`."""
     from .jetstream import JetStream
 
@@ -189,7 +189,7 @@ async def open_jetstream(ctx, timeout=None):
         options = connect_options(args, ep, creds_path)
         servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]
         js = await JetStream.connect(servers if len(servers) > 1 else servers[0], timeout=timeout, log=ctx.log, describe=_describe(ep),
-                                     pinned=ep.via == "port-forward", **options)
+                                     pinned=ep.via == "port-forward", check=check, **options)
         ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:
             yield js

@@ -74,12 +74,12 @@ class PluginContext:
         return self._specs
 
     # -- the way to NATS ------------------------------------------------------------------------
-    def jetstream(self, timeout=None):
+    def jetstream(self, timeout=None, check=True):
         """Async context manager yielding a connected `jetstream.JetStream` (timeout in seconds overrides
-        --timeout)."""
+        --timeout); check=False skips proving that JetStream answers (`check` reports that itself)."""
         from .connect import open_jetstream
 
-        return open_jetstream(self, timeout)
+        return open_jetstream(self, timeout, check)
 
     def run(self, coroutine):
         import asyncio

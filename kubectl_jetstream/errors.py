@@ -8,7 +8,7 @@ from enum import IntEnum
 
 class ExitStatus(IntEnum):
     OK = 0
-    DIFFERENCES = 1  # `diff` found differences
+    DIFFERENCES = 1  # `diff` found differences, `check` a failing check
     USAGE = 2  # bad flags, invalid definitions, refused or aborted destructive action
     UNREACHABLE = 3  # cannot reach Kubernetes or NATS (or JetStream), or timed out waiting
     PARTIAL = 4  # the server rejected some operations; the rest were applied
@@ -68,6 +68,10 @@ class NatsConnectionError(Unreachable):
     pass
 
 
+class JetStreamNotEnabled(NatsConnectionError):
+    """The server (or the account) answers, without JetStream."""
+
+
 class AmbiguousService(UsageError):
     """Discovery found several NATS Services; the user must pick one with --service."""
 
@@ -90,3 +94,5 @@ JS_ERR_CONSUMER_NOT_FOUND = 10014
 JS_ERR_STREAM_NAME_IN_USE = 10058
 JS_ERR_NOT_ENABLED = 10076
 JS_ERR_NOT_ENABLED_FOR_ACCOUNT = 10039
+JS_ERR_NO_MESSAGE = 10037
+JS_ERR_CLUSTER_NOT_AVAILABLE = 10008  # clustered JetStream without a meta leader

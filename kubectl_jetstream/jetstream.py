@@ -43,8 +43,8 @@ def _enable_websocket(url):
 nats = _import_nats_without_aiohttp()
 from nats import errors as nats_errors  # noqa: E402
 
-from .errors import (JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JetStreamAPIError,
-                     NatsConnectionError)
+from .errors import (JS_ERR_NO_MESSAGE, JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JetStreamAPIError,
+                     JetStreamNotEnabled, NatsConnectionError)
 
 API = "$JS.API."
 WINDOW = 128  # requests in flight at once
@@ -184,8 +184,13 @@ class JetStream:
         return (getattr(self.nc, "_server_info", None) or {}).get("version")
 
     async def check_jetstream(self):
-        """Account info: proves JetStream answers, and gives the API level."""
+        """Account info (use and limits): proves JetStream answers, and gives the API level."""
         return await self.request("INFO", None)
+
+    @property
+    def server_info(self):
+        """The server's INFO: `cluster` is set when it is part of a cluster."""
+        return getattr(self.nc, "_server_info", None) or {}
 
     # -- requests -------------------------------------------------------------------------------
     async def request(self, api, payload, write=False):
@@ -200,7 +205,7 @@ class JetStream:
             try:
                 msg = await self._send(subject, data, resend=not write or api.startswith(IDEMPOTENT_WRITES))
             except nats_errors.NoRespondersError:
-                raise NatsConnectionError(f"JetStream is not enabled on the NATS server at {self.describe}") from None
+                raise JetStreamNotEnabled(f"JetStream is not enabled on the NATS server at {self.describe}") from None
             except (nats_errors.TimeoutError, asyncio.TimeoutError):
                 self.broken = NatsConnectionError(
                     f"NATS at {self.describe} did not answer {subject} within {self.timeout:g}s")
@@ -215,7 +220,7 @@ class JetStream:
         error = reply.get("error")
         if error:
             if error.get("err_code") in (JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT):
-                raise NatsConnectionError(f"JetStream is not enabled on the NATS server at {self.describe}: "
+                raise JetStreamNotEnabled(f"JetStream is not enabled on the NATS server at {self.describe}: "
                                           f"{error.get('description')}")
             raise JetStreamAPIError(error.get("code"), error.get("err_code"), error.get("description", "error"))
         return reply
@@ -288,6 +293,20 @@ class JetStream:
         if keep is not None:
             request["keep"] = keep
         return await self.request(f"STREAM.PURGE.{name}", request or None, write=True)
+
+    async def get_message(self, stream, seq, subject=None):
+        """The first message at or after `seq` (matching `subject` when given), or None past the end.
+
+        $JS.API.STREAM.MSG.GET reads the store through the stream leader: no consumer, no ack, no interest,
+        so nothing a user cares about changes, on any retention (it works without allow_direct, unlike
+        DIRECT.GET). Returns {"subject", "seq", "hdrs" (base64), "data" (base64), "time"}."""
+        try:
+            reply = await self.request(f"STREAM.MSG.GET.{stream}", {"seq": seq, "next_by_subj": subject or ">"})
+        except JetStreamAPIError as exc:
+            if exc.err_code == JS_ERR_NO_MESSAGE:
+                return None
+            raise
+        return reply.get("message")
 
     # -- consumers ------------------------------------------------------------------------------
     async def list_consumers(self, stream):

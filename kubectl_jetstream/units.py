@@ -1,6 +1,7 @@
-"""Durations and sizes: the API's integers <-> the strings people write. Pure."""
+"""Durations, sizes and timestamps: the API's integers and RFC 3339 times <-> what people write. Pure."""
 import re
 import struct
+from datetime import datetime
 from fractions import Fraction
 
 _HOUR = 3600 * 1_000_000_000
@@ -159,3 +160,16 @@ def human_age(seconds):
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def parse_ts(ts):
+    """RFC 3339 with nanoseconds (Go) -> aware datetime; None for Go's zero time or nothing."""
+    if not ts or ts.startswith("0001-"):
+        return None
+    ts = ts.replace("Z", "+00:00")
+    if "." in ts:
+        head, rest = ts.split(".", 1)
+        cut = max(rest.find("+"), rest.find("-"))
+        frac, tz = (rest[:cut], rest[cut:]) if cut >= 0 else (rest, "")
+        ts = f"{head}.{frac[:6].ljust(6, '0')}{tz}"
+    return datetime.fromisoformat(ts)

@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: stream name arguments and streams.d selection."""
+"""Helpers shared by the subcommands: stream name arguments, streams.d selection, health thresholds."""
 from ..errors import UsageError
 
 
@@ -24,3 +24,41 @@ def select_specs(specs, names):
         raise UsageError(f"not defined in streams.d: {', '.join(unknown)} "
                          f"(defined: {', '.join(sorted(by_name)) or 'none'})")
     return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def add_threshold_arguments(parser):
+    """When a consumer is `behind` or `stalled` (health.py); `check` adds --max-usage."""
+    from ..health import Thresholds
+
+    default = Thresholds()
+    group = parser.add_argument_group("consumer health")
+    group.add_argument("--max-pending", type=int, metavar="N", default=default.max_pending,
+                       help=f"more unprocessed messages than this: behind (default {default.max_pending})")
+    group.add_argument("--max-ack-pending", type=int, metavar="N", default=default.max_ack_pending,
+                       help=f"more messages awaiting an ack than this: behind (default {default.max_ack_pending})")
+    group.add_argument("--max-redelivered", type=int, metavar="N", default=default.max_redelivered,
+                       help=f"more messages being redelivered than this: stalled (default {default.max_redelivered})")
+    group.add_argument("--idle", metavar="DURATION", default="5m",
+                       help="work waiting and no delivery or ack for this long: stalled (default 5m)")
+
+
+def thresholds(args):
+    """The Thresholds of the flags, validated (exit 2 before anything is contacted)."""
+    from ..health import Thresholds
+    from ..units import UnitError, parse_duration
+
+    for flag in ("max_pending", "max_ack_pending", "max_redelivered", "max_usage"):
+        value = getattr(args, flag, 0)
+        if value is not None and value < 0:
+            raise UsageError(f"--{flag.replace('_', '-')}: must not be negative, got {value}")
+    try:
+        idle = parse_duration(args.idle)
+    except UnitError as exc:
+        raise UsageError(f"--idle: {exc}") from None
+    if idle <= 0:
+        raise UsageError(f"--idle: must be positive, got {args.idle!r}")
+    limits = Thresholds(max_pending=args.max_pending, max_ack_pending=args.max_ack_pending,
+                        max_redelivered=args.max_redelivered, idle_s=idle / 1e9)
+    if getattr(args, "max_usage", None) is not None:
+        limits.max_usage = args.max_usage
+    return limits

@@ -1,5 +1,5 @@
 """info: one stream's configuration, state, cluster placement and consumers."""
-from ..output import add_output_argument, dump, table, to_yaml
+from ..output import add_output_argument, dump, to_yaml
 from ..units import human_bytes, human_count
 from .common import stream_names
 
@@ -52,12 +52,11 @@ async def _info(ctx, args, name):
     ctx.echo(f"  active subjects: {state.get('num_subjects', 0)}")
     ctx.echo(f"  consumers: {state.get('consumer_count', 0)}")
     if consumers:
+        from ..health import assess, worst_first
+        from .consumers import show
+
         ctx.echo("")
-        rows = [[c["name"], "durable" if c["config"].get("durable_name") else "ephemeral",
-                 c["config"].get("ack_policy", ""), human_count(c.get("num_pending")),
-                 human_count(c.get("num_ack_pending")), human_count(c.get("num_redelivered"))]
-                for c in consumers]
-        table(ctx, ["consumer", "kind", "ack policy", "unprocessed", "ack pending", "redelivered"], rows)
+        show(ctx, worst_first(assess(name, consumers)), None, with_stream=False)
     return 0
 
 

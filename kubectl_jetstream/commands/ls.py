@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from ..kinds import address, kind_of
 from ..output import dump, join_subjects, table
-from ..units import human_age, human_bytes, human_count, format_duration, format_size
+from ..units import human_age, human_bytes, human_count, format_duration, format_size, parse_ts
 
 
 def add_arguments(parser):
@@ -18,8 +18,13 @@ def run(ctx, args):
 
 
 async def _ls(ctx, args, specs):
+    table_output = args.output in (None, "wide")
     async with ctx.jetstream() as js:
-        infos = await js.list_streams()
+        if table_output:  # the CONSUMER STATE column needs the consumer lists too
+            server = await js.snapshot()
+            infos = list(server.values())
+        else:
+            infos = await js.list_streams()
     infos.sort(key=lambda i: i["config"]["name"])
     defined = {s.name: s for s in specs or []}
     on_server = {i["config"]["name"] for i in infos}
@@ -46,9 +51,11 @@ async def _ls(ctx, args, specs):
                           "managed": True, "missing": True, "config": defined[name].config})
         dump(ctx, items, fmt)
     else:
-        rows = [row(info, status(info["config"]["name"]), wide=fmt == "wide") for info in infos]
+        rows = [row(info, status(info["config"]["name"]), wide=fmt == "wide", health=consumer_summary(info))
+                for info in infos]
         rows += [missing_row(defined[name], wide=fmt == "wide") for name in missing]
-        headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers", "last message"]
+        headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers",
+                   "consumer state", "last message"]
         if fmt == "wide":
             headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
         if specs is not None:
@@ -62,11 +69,11 @@ async def _ls(ctx, args, specs):
     return 0
 
 
-def row(info, status, wide=False):
+def row(info, status, wide=False, health="-"):
     config, state = info["config"], info.get("state") or {}
     cells = [config["name"], kind_of(config).name, join_subjects(config.get("subjects")), config.get("storage", ""),
              str(config.get("num_replicas", 1)), human_count(state.get("messages")),
-             human_bytes(state.get("bytes")), str(state.get("consumer_count", 0)), last_message_age(state)]
+             human_bytes(state.get("bytes")), str(state.get("consumer_count", 0)), health, last_message_age(state)]
     if wide:
         cells += [config.get("retention", ""), format_duration(config.get("max_age", 0)) if config.get("max_age") else "unlimited",
                   limit(config.get("max_msgs")), limit(format_size(config.get("max_bytes", -1))),
@@ -77,10 +84,17 @@ def row(info, status, wide=False):
 def missing_row(spec, wide=False):
     config = spec.config
     cells = [spec.name, kind_of(dict(config, name=spec.name)).name, join_subjects(config.get("subjects") or [spec.name]), config.get("storage", "file"),
-             str(config.get("num_replicas", 1)), "-", "-", "-", "-"]
+             str(config.get("num_replicas", 1)), "-", "-", "-", "-", "-"]
     if wide:
         cells += ["-"] * 6
     return cells + ["missing (defined, not on server)"]
+
+
+def consumer_summary(info):
+    """`2 behind`, `ok` or `-` (no consumers): health.py's states of the stream's consumers."""
+    from ..health import consumer_state, summary
+
+    return summary([consumer_state(c)[0] for c in info.get("consumer_infos") or []])
 
 
 def limit(value):
@@ -98,17 +112,7 @@ def cluster_cells(info):
 
 
 def last_message_age(state):
-    ts = state.get("last_ts")
-    if not state.get("messages") or not ts or ts.startswith("0001-"):
+    when = parse_ts(state.get("last_ts"))
+    if not state.get("messages") or when is None:
         return "never"
-    return human_age((datetime.now(timezone.utc) - parse_ts(ts)).total_seconds())
-
-
-def parse_ts(ts):
-    """RFC 3339 with nanoseconds (Go) -> aware datetime (Python parses at most microseconds)."""
-    ts = ts.replace("Z", "+00:00")
-    if "." in ts:
-        head, rest = ts.split(".", 1)
-        frac, tz = rest[:-6], rest[-6:]
-        ts = f"{head}.{frac[:6].ljust(6, '0')}{tz}"
-    return datetime.fromisoformat(ts)
+    return human_age((datetime.now(timezone.utc) - when).total_seconds())
