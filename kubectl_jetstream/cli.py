@@ -20,6 +20,7 @@ COMMANDS = {
     "info": "Show one stream's configuration, state and consumers",
     "consumers": "List consumers with their backlog and health, worst first",
     "check": "Check JetStream health: meta leader, replicas, limits, stuck consumers",
+    "view": "Show a stream's messages, read-only (no consumer, no ack)",
     "export": "Write server streams as streams.d files",
     "purge": "Remove messages from streams",
     "delete": "Delete streams (and their consumers)",
