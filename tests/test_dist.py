@@ -350,6 +350,72 @@ def test_kubectl_completes_through_the_completion_executable(installed):
         link.unlink()
 
 
+def run_zipapp(installed, cache, *args, umask=None):
+    env = dict(installed["env"], KUBECTL_JETSTREAM_CACHE=str(cache))
+    return subprocess.run([str(installed["bin"] / "kubectl-jetstream"), *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=120, preexec_fn=None if umask is None else lambda: os.umask(umask))
+
+
+def test_a_cache_folder_given_keeps_everything_else(installed, tmp_path):
+    """KUBECTL_JETSTREAM_CACHE=<dir>: the zipapp unpacks into a marked subfolder of its own and prunes only
+    there; even names that look like its own copies are left alone elsewhere in <dir>."""
+    cache = tmp_path / "mine"
+    for name in ("abcdefghijklmnopqrstuvwx", "0123456789abcdef01234567"):  # 24 characters, like its copies
+        (cache / name).mkdir(parents=True)
+        (cache / name / "keep.txt").write_text("mine")
+    (cache / "notes.txt").write_text("mine")
+    own = cache / "kubectl-jetstream-zipapp"
+    for _ in range(2):  # under a umask that makes files group-writable, the second run still trusts them
+        result = run_zipapp(installed, cache, "version", "--client", umask=0o002)
+        assert result.returncode == 0 and f"v{VERSION}" in result.stdout, result
+        assert result.stderr == "", result
+        (copy_,) = [p.parent for p in own.glob("*/.complete")]
+        (own / "ffffffffffffffffffffffff").mkdir(exist_ok=True)  # a copy of another build, for the next unpack
+    assert sorted(p.name for p in cache.iterdir()) == ["0123456789abcdef01234567", "abcdefghijklmnopqrstuvwx",
+                                                       "kubectl-jetstream-zipapp", "notes.txt"]
+    assert all((cache / name / "keep.txt").read_text() == "mine" for name in ("abcdefghijklmnopqrstuvwx",
+                                                                              "0123456789abcdef01234567"))
+    assert (own / ".kubectl-jetstream-cache").is_file()
+    (copy_ / ".complete").unlink()  # unpack again: copies of other builds in its own folder are pruned
+    assert run_zipapp(installed, cache, "version", "--client").returncode == 0
+    assert sorted(p.name for p in own.iterdir()) == [".kubectl-jetstream-cache", copy_.name]
+
+
+def test_a_cache_others_could_write_is_not_run(installed, tmp_path):
+    cache = tmp_path / "cache"
+    assert run_zipapp(installed, cache, "version", "--client").returncode == 0
+    (copy_,) = [p.parent for p in (cache / "kubectl-jetstream-zipapp").glob("*/.complete")]
+    planted = copy_ / "kubectl_jetstream" / "cli.py"
+    planted.write_text("print('PLANTED')\n" + planted.read_text())
+
+    def run_after(change, expected_warning):
+        change()
+        result = run_zipapp(installed, cache, "version", "--client")
+        assert result.returncode == 0 and f"v{VERSION}" in result.stdout, result
+        if expected_warning:
+            assert "PLANTED" not in result.stdout, result
+            (line,) = result.stderr.splitlines()
+            assert line.startswith(f"warning: kubectl-jetstream: not using the cache {cache / 'kubectl-jetstream-zipapp'}")
+            assert expected_warning in line and "running from the archive" in line
+        else:
+            assert "PLANTED" in result.stdout, result  # the cache is used when it can be trusted
+
+    run_after(lambda: planted.chmod(0o664), f"{planted} is writable by group or others")
+    run_after(lambda: planted.parent.chmod(0o777), f"{planted.parent} is writable by group or others")
+    run_after(lambda: planted.parent.chmod(0o755), f"{planted} is writable by group or others")
+    if os.geteuid() == 0:
+        run_after(lambda: (planted.chmod(0o644), os.chown(planted, 65534, 65534)), f"{planted} is owned by uid 65534")
+        run_after(lambda: os.chown(planted, 0, 0), None)
+    else:
+        run_after(lambda: planted.chmod(0o644), None)
+    # A folder of that name it did not make (no marker) is neither used nor pruned.
+    other = tmp_path / "other"
+    (other / "kubectl-jetstream-zipapp" / "ffffffffffffffffffffffff").mkdir(parents=True)
+    result = run_zipapp(installed, other, "version", "--client")
+    assert result.returncode == 0 and "was not made by kubectl-jetstream" in result.stderr, result
+    assert [p.name for p in (other / "kubectl-jetstream-zipapp").iterdir()] == ["ffffffffffffffffffffffff"]
+
+
 @pytest.mark.parametrize("minor", [9, 13])
 def test_other_pythons_run_the_zipapp(installed, minor, nats_server):
     """Other python3 versions, when this machine has them (the zipapp supports 3.9 and later)."""
