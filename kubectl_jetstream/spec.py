@@ -55,7 +55,7 @@ def load_specs(paths, warn=print_to_stderr):
     errors = []
     specs = []
     for path in _definition_files(paths, errors):
-        doc = _read_document(path, errors)
+        doc = _read_document(path, errors, warn)
         if doc is _UNREADABLE:
             continue
         spec, problems = _spec_and_problems(doc, path, warn)
@@ -140,7 +140,7 @@ def _explicit_file(path, errors):
 _UNREADABLE = object()
 
 
-def _read_document(path, errors):
+def _read_document(path, errors, warn):
     """The one document in `path`, or _UNREADABLE (with the reason added to `errors`)."""
     def fail(message):
         errors.append(InvalidDefinition(path, None, message))
@@ -163,7 +163,7 @@ def _read_document(path, errors):
     except UnicodeDecodeError as err:
         return fail(f"not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}); binary file?")
     try:
-        docs = _parse_json(text) if path.lower().endswith(".json") else _parse_yaml(text)
+        docs = _parse_json(text, path, warn) if path.lower().endswith(".json") else _parse_yaml(text)
     except ValueError as err:
         return fail(str(err))
     if not docs:
@@ -173,17 +173,80 @@ def _read_document(path, errors):
     return docs[0]
 
 
-def _parse_json(text):
-    def no_duplicates(pairs):
-        keys = [k for k, _ in pairs]
-        for k in keys:
-            if keys.count(k) > 1:
-                raise ValueError(f"invalid JSON: key {k!r} appears twice in one object")
-        return dict(pairs)
+def _parse_json(text, path, warn):
+    """natscli reads JSON with Go's encoding/json: a repeated key is no error, the later value wins (an object
+    decodes into the one before it, key by key). Read it the same way, and say where."""
+    repeated = []
+
+    def go_object(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                repeated.append(key)
+                value = _merged(out[key], value)
+            out[key] = value
+        return out
     try:
-        return [json.loads(text, object_pairs_hook=no_duplicates)]
+        doc = json.loads(text, object_pairs_hook=go_object)
     except json.JSONDecodeError as err:
         raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    if repeated:  # rare: only then scan again for the lines
+        for key, line, first in _repeated_json_keys(text):
+            warn(f"{path}: {key}: repeated at line {line} (first at line {first}); the later value wins, "
+                 f"as natscli reads JSON")
+    return [doc]
+
+
+def _merged(earlier, later):
+    """Go decodes a repeated object into the struct or map the first one filled: keys merge, later wins."""
+    if not (isinstance(earlier, dict) and isinstance(later, dict)):
+        return later
+    out = dict(earlier)
+    for key, value in later.items():
+        out[key] = _merged(out[key], value) if key in out else value
+    return out
+
+
+def _repeated_json_keys(text):
+    """(key path, line, line of the first) for each key repeated within one object of valid JSON `text`."""
+    found, stack, i = [], [], 0
+    # One frame per open object or array: {"path", "keys": {key: offset}, "key", "expect_key", "index"}.
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            value, end = json.decoder.scanstring(text, i + 1)
+            top = stack[-1] if stack else None
+            if top is not None and top.get("expect_key"):
+                if value in top["keys"]:
+                    found.append((_json_path(top["path"], value), i, top["keys"][value]))
+                else:
+                    top["keys"][value] = i
+                top["key"], top["expect_key"] = value, False
+            i = end
+            continue
+        if char in "{[":
+            parent = stack[-1] if stack else None
+            if parent is None:
+                path = ""
+            elif "keys" in parent:
+                path = _json_path(parent["path"], parent["key"])
+            else:
+                path = f"{parent['path']}[{parent['index']}]"
+            stack.append({"path": path, "keys": {}, "expect_key": True} if char == "{"
+                         else {"path": path, "index": 0})
+        elif char in "}]":
+            stack.pop()
+        elif char == "," and stack:
+            if "keys" in stack[-1]:
+                stack[-1]["expect_key"] = True
+            else:
+                stack[-1]["index"] += 1
+        i += 1
+    return [(key, text.count("\n", 0, at) + 1, text.count("\n", 0, first) + 1) for key, at, first in found]
+
+
+def _json_path(parent, key):
+    return f"{parent}.{key}" if parent else key
 
 
 class _RefuseDuplicateKeys:

@@ -88,9 +88,10 @@ def test_duplicate_yaml_key(tmp_path):
     assert "duplicate key 'max_age'" in error.message and "line 3" in error.message
 
 
-def test_duplicate_json_key(tmp_path):
-    error = stream_problem(tmp_path, '{"name": "A", "name": "B"}', name="s.json")
-    assert "'name' appears twice" in error.message
+def test_duplicate_yaml_key_in_a_nested_mapping(tmp_path):
+    # go-yaml (NACK, kubectl) refuses a repeated key; so does the tool, JSON's last-wins rule is not YAML's.
+    error = stream_problem(tmp_path, "name: ORDERS\nplacement:\n  cluster: a\n  cluster: b\n")
+    assert "duplicate key 'cluster'" in error.message and "line 4" in error.message
 
 
 def test_several_yaml_documents(tmp_path):

@@ -41,3 +41,57 @@ def test_export_writes_units_only_where_a_person_would(server, tmp_path):
     (tmp_path / "round.yaml").write_text(exported.stdout)
     diff = run_cli("diff", "-f", tmp_path, "--nats-url", server.url, "ROUND")
     assert diff.returncode == 0, diff
+
+
+# The "Minimal example" for `nats stream add --config stream_with_sources.json` in nats.docs
+# (nats-concepts/jetstream/source_and_mirror_example.md), as published: "name" appears twice.
+NATS_DOCS_SOURCES_EXAMPLE = """{
+  "name": "SOURCE_TARGET",
+  "subjects": [
+    "foo1.ext.*",
+    "foo2.ext.*"
+  ],
+  "discard": "old",
+  "duplicate_window": 120000000000,
+  "sources": [
+    {
+      "name": "SOURCE1_ORIGIN"
+    }
+  ],
+  "deny_delete": false,
+  "sealed": false,
+  "max_msg_size": -1,
+  "allow_rollup_hdrs": false,
+  "max_bytes": -1,
+  "storage": "file",
+  "allow_direct": false,
+  "max_age": 0,
+  "max_consumers": -1,
+  "max_msgs_per_subject": -1,
+  "num_replicas": 1,
+  "name": "SOURCE_TARGET",
+  "deny_purge": false,
+  "compression": "none",
+  "max_msgs": -1,
+  "retention": "limits",
+  "mirror_direct": false
+}
+"""
+
+
+def test_the_nats_docs_sources_example_round_trips(server, tmp_path):
+    files = tmp_path / "streams.d"
+    files.mkdir()
+    (files / "stream_with_sources.json").write_text(NATS_DOCS_SOURCES_EXAMPLE)
+    url = ("--nats-url", server.url)
+    init = run_cli("init", "-f", files, *url, "SOURCE_TARGET")
+    assert init.returncode == 0, init
+    assert "stream_with_sources.json: name: repeated at line 25 (first at line 2)" in init.stderr
+    config = probe.streams(server.url)["SOURCE_TARGET"]["config"]
+    assert config["subjects"] == ["foo1.ext.*", "foo2.ext.*"] and config["sources"][0]["name"] == "SOURCE1_ORIGIN"
+    assert run_cli("diff", "-f", files, *url, "SOURCE_TARGET").returncode == 0
+    exported = tmp_path / "exported"
+    export = run_cli("export", "-d", exported, *url, "SOURCE_TARGET")
+    assert export.returncode == 0, export
+    diff = run_cli("diff", "-f", exported, *url, "SOURCE_TARGET")
+    assert diff.returncode == 0, diff

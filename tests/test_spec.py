@@ -124,6 +124,44 @@ def test_native_json_file(tmp_path):
     assert spec.consumers == [{"durable_name": "c", "ack_wait": 60 * S}]
 
 
+def test_json_repeated_keys_load_as_go_reads_them_with_a_warning(tmp_path):
+    path = write(tmp_path, "s.json", """{
+  "name": "FIRST",
+  "subjects": ["a.>"],
+  "max_age": "1h",
+  "placement": {"cluster": "east", "tags": ["ssd"]},
+  "sources": [{"name": "X", "filter_subject": "x.a", "filter_subject": "x.b"}],
+  "subjects": ["b.>"],
+  "placement": {"cluster": "west"},
+  "name": "LAST"
+}""")
+    warnings = []
+    spec = load_one(path, warnings)
+    # The later value wins; a repeated object merges into the earlier one key by key (Go decodes it into the
+    # struct the first one filled).
+    assert spec.name == "LAST"
+    assert spec.config["subjects"] == ["b.>"]
+    assert spec.config["placement"] == {"cluster": "west", "tags": ["ssd"]}
+    assert spec.config["sources"] == [{"name": "X", "filter_subject": "x.b"}]
+    assert warnings == [
+        f"{path}: sources[0].filter_subject: repeated at line 6 (first at line 6); the later value wins, "
+        "as natscli reads JSON",
+        f"{path}: subjects: repeated at line 7 (first at line 3); the later value wins, as natscli reads JSON",
+        f"{path}: placement: repeated at line 8 (first at line 5); the later value wins, as natscli reads JSON",
+        f"{path}: name: repeated at line 9 (first at line 2); the later value wins, as natscli reads JSON",
+    ]
+
+
+def test_json_keys_repeated_only_in_different_objects_are_not_repeats(tmp_path):
+    doc = {"name": "A", "description": 'has "name": {"x", [1, 2]}, in it',
+           "sources": [{"name": "X", "filter_subject": "x"}, {"name": "Y"}], "metadata": {"name": "n"}}
+    path = write(tmp_path, "s.json", json.dumps(doc, indent=1)[:-2] + ',\n "name": "A"\n}')
+    warnings = []
+    assert load_one(path, warnings).config == doc
+    assert warnings == [f"{path}: name: repeated at line 16 (first at line 2); the later value wins, "
+                        "as natscli reads JSON"]
+
+
 def test_integral_floats_and_nanosecond_strings(tmp_path):
     spec = load_one(write(tmp_path, "s.json", '{"name": "A", "max_msgs": 1000000.0, "max_age": "3600000000000"}'))
     assert spec.config == {"name": "A", "max_msgs": 1_000_000, "max_age": H}
