@@ -80,6 +80,8 @@ def add_common_arguments(parser, suppress):
                       help="client certificate for NATS TLS (env NATS_CERT)")
     nats.add_argument("--tls-key", metavar="FILE", default=default(env_default("NATS_KEY")),
                       help="client key for NATS TLS (env NATS_KEY)")
+    nats.add_argument("--js-domain", metavar="DOMAIN", default=default(env_default("NATS_JS_DOMAIN")),
+                      help="JetStream domain: API requests go to $JS.DOMAIN.API (env NATS_JS_DOMAIN)")
     nats.add_argument("--timeout", metavar="DURATION", default=default(env_default("NATS_TIMEOUT")),
                       help="connect and per-request timeout (default 5s, env NATS_TIMEOUT); "
                            "for `wait`, the whole wait (default 60s)")

@@ -185,11 +185,14 @@ async def open_jetstream(ctx, timeout=None, check=True):
     args = ctx.args
     timeout = timeout or timeout_seconds(args.timeout or DEFAULT_TIMEOUT)
     check_flags(args)
+    domain = ctx.js_domain()
     with endpoint(ctx) as ep, _creds_file(ep.creds) as creds_path:
         options = connect_options(args, ep, creds_path)
         servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]
+        if domain:
+            ctx.log(f"JetStream domain {domain}: API requests go to $JS.{domain}.API")
         js = await JetStream.connect(servers if len(servers) > 1 else servers[0], timeout=timeout, log=ctx.log, describe=_describe(ep),
-                                     pinned=ep.via == "port-forward", check=check, **options)
+                                     pinned=ep.via == "port-forward", check=check, domain=domain, **options)
         ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:
             yield js

@@ -74,6 +74,18 @@ class PluginContext:
         return self._specs
 
     # -- the way to NATS ------------------------------------------------------------------------
+    def js_domain(self):
+        """--js-domain (NATS_JS_DOMAIN), else the NACK files' jsDomain where it can only mean one thing."""
+        given = getattr(self.args, "js_domain", None)
+        if not given and not self._specs:
+            return None
+        from .errors import UsageError
+        from .spec import domain_problem, js_domain
+
+        if given and domain_problem(given):
+            raise UsageError(f"--js-domain: {domain_problem(given)}")
+        return js_domain(self._specs or [], given)
+
     def jetstream(self, timeout=None, check=True):
         """Async context manager yielding a connected `jetstream.JetStream` (timeout in seconds overrides
         --timeout); check=False skips proving that JetStream answers (`check` reports that itself)."""

@@ -83,9 +83,16 @@ class _Link:
         self.log("reconnected to NATS; requests in flight are sent again where that is safe", 1)
 
 
+def api_prefix(domain=None):
+    """$JS.API. or, for a JetStream domain (a leafnode's, seen through a hub), $JS.<domain>.API."""
+    return f"$JS.{domain}.API." if domain else API
+
+
 class JetStream:
-    def __init__(self, nc, timeout, log, describe, link=None):
+    def __init__(self, nc, timeout, log, describe, link=None, domain=None):
         self.nc = nc
+        self.domain = domain
+        self.api = api_prefix(domain)
         self.link = link or _Link(log)
         self.timeout = timeout
         self.log = log
@@ -98,7 +105,7 @@ class JetStream:
     # -- connection -----------------------------------------------------------------------------
     @classmethod
     async def connect(cls, url, timeout=5.0, log=lambda *_: None, describe=None, check=True, pinned=False,
-                      **options):
+                      domain=None, **options):
         """Connect within `timeout` seconds overall, or raise NatsConnectionError.
 
         nats-py's own connect can hang forever after some failures (a failed TLS upgrade leaves it waiting
@@ -154,7 +161,7 @@ class JetStream:
             failed.step = "connect"  # which readiness step failed (for `wait`)
             failed.fatal = any(is_fatal(e) for e in [error] + failure)  # retrying will not help
             raise failed from error
-        js = cls(nc, timeout, log, describe, link)
+        js = cls(nc, timeout, log, describe, link, domain)
         if check:
             try:
                 await js.check_jetstream()
@@ -194,7 +201,7 @@ class JetStream:
 
     # -- requests -------------------------------------------------------------------------------
     async def request(self, api, payload, write=False):
-        subject = API + api
+        subject = self.api + api
         data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         async with self._window:
             if self.broken:  # one timeout or lost connection fails the rest at once, not each after a wait
@@ -205,6 +212,9 @@ class JetStream:
             try:
                 msg = await self._send(subject, data, resend=not write or api.startswith(IDEMPOTENT_WRITES))
             except nats_errors.NoRespondersError:
+                if self.domain:
+                    raise JetStreamNotEnabled(f"no JetStream answers for domain {self.domain!r} through the NATS "
+                                              f"server at {self.describe} (is --js-domain right?)") from None
                 raise JetStreamNotEnabled(f"JetStream is not enabled on the NATS server at {self.describe}") from None
             except (nats_errors.TimeoutError, asyncio.TimeoutError):
                 self.broken = NatsConnectionError(
@@ -393,7 +403,7 @@ def is_fatal(exc):
 
 def describe_write(subject):
     """$JS.API.STREAM.CREATE.ORDERS -> "create stream ORDERS" (for what an interrupted command had sent)."""
-    parts = subject[len(API):].split(".")
+    parts = subject.split(".API.", 1)[-1].split(".")
     if parts[:2] == ["CONSUMER", "DURABLE"]:
         parts = ["CONSUMER"] + parts[2:]
     if len(parts) < 3:

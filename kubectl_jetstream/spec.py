@@ -38,6 +38,7 @@ class StreamSpec:
     config: dict
     consumers: list = field(default_factory=list)
     path: str = ""
+    js_domain: str = ""     # a NACK resource's jsDomain: the JetStream domain it belongs to
 
 
 def print_to_stderr(message):
@@ -336,8 +337,10 @@ def _spec_and_problems(doc, path, warn):
     if not isinstance(doc, dict):
         message = f"the top level must be a mapping of stream settings, not {_type_name(doc)}"
         return None, [InvalidDefinition(path, None, message)]
+    domain = ""
     if "apiVersion" in doc or "kind" in doc:
         problems = _Problems(path, prefix="spec.")
+        domain = _nack_js_domain(doc, problems)
         doc = _from_nack(doc, path, warn, problems)
         if not doc:
             return None, problems.errors
@@ -346,7 +349,10 @@ def _spec_and_problems(doc, path, warn):
         doc = _from_stream_info(doc)
     else:
         problems = _Problems(path)
-    return _stream_spec(doc, path, warn, problems), problems.errors
+    spec = _stream_spec(doc, path, warn, problems)
+    if spec is not None:
+        spec.js_domain = domain
+    return spec, problems.errors
 
 
 def _from_stream_info(doc):
@@ -590,6 +596,35 @@ def name_problem(name, what="stream name"):
     if len(name) > schema.MAX_NAME_LEN:
         return f"{what} is {len(name)} characters long; the maximum is {schema.MAX_NAME_LEN}"
     return None
+
+
+def domain_problem(domain):
+    """Why `domain` cannot be a JetStream domain (one subject token of $JS.<domain>.API), or None."""
+    if not isinstance(domain, str) or not domain:
+        return "a JetStream domain must be a non-empty string"
+    if any(c.isspace() or c in ".*>" for c in domain):
+        return f"invalid JetStream domain {domain!r}: must not contain whitespace, '.', '*' or '>'"
+    return None
+
+
+def js_domain(specs, given=None):
+    """The JetStream domain a command talks to: `given` (--js-domain / NATS_JS_DOMAIN), else the one the files
+    name (NACK jsDomain) when that can only mean one thing: every file names it. Raises DefinitionErrors."""
+    named = [s for s in specs if s.js_domain]
+    if given:
+        errors = [InvalidDefinition(s.path, "spec.jsDomain", f"is {s.js_domain!r}, but --js-domain is {given!r}")
+                  for s in named if s.js_domain != given]
+    elif named and (len({s.js_domain for s in named}) > 1 or len(named) < len(specs)):
+        domains = ", ".join(sorted({s.js_domain or "none" for s in specs}))
+        errors = [InvalidDefinition(s.path, "spec.jsDomain" if s.js_domain else None,
+                                    f"JetStream domain {s.js_domain or 'none'}; the files name {domains}: one "
+                                    "command talks to one domain (pass --js-domain, or -f one domain's files)")
+                  for s in specs]
+    else:
+        return given or (named[0].js_domain if named else None)
+    if errors:
+        raise DefinitionErrors(errors)
+    return given
 
 
 def subject_problem(subject):
@@ -868,12 +903,25 @@ NACK_STREAM_KEYS = {
     "allowMsgSchedules": ("allow_msg_schedules", None), "persistMode": ("persist_mode", None),
 }
 # How NACK's controller reaches NATS: this tool brings its own connection, so these do not apply.
-NACK_CONNECTION_KEYS = {"account", "creds", "nkey", "servers", "tls", "tlsFirst", "jsDomain",
-                        "preventDelete", "preventUpdate"}
+NACK_CONNECTION_KEYS = {"account", "creds", "nkey", "servers", "tls", "tlsFirst", "preventDelete",
+                        "preventUpdate"}
 _NACK_TOP_LEVEL = {"apiVersion", "kind", "metadata", "spec", "status"}
 # NACK leaves these out of the config when they are "" (e.g. the CRD's `compression: ''` default).
 _NACK_EMPTY_IS_UNSET = {"max_age", "duplicate_window", "compression", "persist_mode", "subject_delete_marker_ttl",
                         "opt_start_time", "inactive_threshold", "retention", "storage", "discard"}
+
+
+def _nack_js_domain(doc, problems):
+    """spec.jsDomain of a NACK resource ("" when it names none)."""
+    spec = doc.get("spec")
+    domain = spec.get("jsDomain") if isinstance(spec, dict) else None
+    if domain in (None, ""):
+        return ""
+    problem = domain_problem(domain)
+    if problem:
+        problems("jsDomain", problem)
+        return ""
+    return domain
 
 
 def _from_nack(doc, path, warn, problems):
@@ -898,7 +946,7 @@ def _from_nack(doc, path, warn, problems):
         return {}
     for key in sorted(NACK_CONNECTION_KEYS & set(spec)):
         warn(f"{path}: spec.{key}: ignored (NACK connection setting; kubectl-jetstream connects on its own)")
-    spec = {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS}
+    spec = {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS and k != "jsDomain"}
     stream = _translate(spec, NACK_STREAM_KEYS, "", "spec.", problems)
     if "storage" not in stream:
         # The CRD defaults storage to memory, so that is what NACK would create from this resource.

@@ -275,3 +275,15 @@ def test_dockerfile_builds_from_the_release_archive():
     # Non-root, numeric, so runAsNonRoot can verify it.
     (user,) = [line for line in lines if line.startswith("USER ")]
     assert re.fullmatch(r"USER \d+(:\d+)?", user) and not user.startswith("USER 0")
+
+
+def test_js_domain_goes_into_the_job(streams):
+    result, docs = job("diff", "-f", streams, "--js-domain", "leaf", env={})
+    assert result.returncode == 0, result
+    _, _, _, container = parts(docs)
+    args = container["args"]
+    assert args[args.index("--js-domain") + 1] == "leaf"
+    from_env, docs = job("-f", streams, env={"NATS_JS_DOMAIN": "spoke"})
+    assert from_env.returncode == 0, from_env
+    args = parts(docs)[3]["args"]
+    assert args[args.index("--js-domain") + 1] == "spoke"

@@ -642,3 +642,34 @@ def test_enum_spellings_people_use(tmp_path):
 def test_unquoted_yaml_timestamp_becomes_rfc3339(tmp_path):
     spec = load_one(write(tmp_path, "s.yaml", "name: T\nsources:\n  - name: O\n    opt_start_time: 2024-05-01 12:30:00\n"))
     assert spec.config["sources"] == [{"name": "O", "opt_start_time": "2024-05-01T12:30:00Z"}]
+
+
+# --- JetStream domains ----------------------------------------------------------------------------------
+
+def test_js_domain_rule(tmp_path):
+    from kubectl_jetstream.errors import DefinitionErrors
+    from kubectl_jetstream.spec import js_domain
+
+    leaf = StreamSpec("A", {"name": "A"}, path="a.yaml", js_domain="leaf")
+    leaf2 = StreamSpec("B", {"name": "B"}, path="b.yaml", js_domain="leaf")
+    hub = StreamSpec("C", {"name": "C"}, path="c.yaml", js_domain="hub")
+    plain = StreamSpec("D", {"name": "D"}, path="d.yaml")
+    assert js_domain([]) is None and js_domain([plain]) is None
+    assert js_domain([plain], "hub") == "hub"           # a file that names none goes where the flag says
+    assert js_domain([leaf, leaf2]) == "leaf"
+    assert js_domain([leaf, plain], "leaf") == "leaf"
+    for specs, given in (([leaf, hub], None), ([leaf, plain], None), ([leaf], "hub")):
+        with pytest.raises(DefinitionErrors) as raised:
+            js_domain(specs, given)
+        assert {e.path for e in raised.value.errors} <= {"a.yaml", "c.yaml", "d.yaml"}
+
+
+def test_nack_js_domain_is_kept_and_checked(tmp_path):
+    doc = {"apiVersion": "jetstream.nats.io/v1beta2", "kind": "Stream",
+           "spec": {"name": "S", "storage": "file", "jsDomain": "leaf"}}
+    warnings = []
+    assert load_one(write(tmp_path, "s.json", doc), warnings).js_domain == "leaf"
+    assert warnings == []
+    doc["spec"]["jsDomain"] = "a b"
+    with pytest.raises(Exception, match=r"spec.jsDomain: invalid JetStream domain 'a b'"):
+        load_one(write(tmp_path, "s.json", doc))

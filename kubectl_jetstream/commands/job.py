@@ -8,7 +8,7 @@ own flags (--image, --name, --service-account, --ttl, --backoff-limit, --restart
 ConfigMap holds every streams.d file verbatim (data keys are the file names) and is mounted at
 /etc/jetstream/streams.d; the Job runs `kubectl-jetstream VERB ... -f /etc/jetstream/streams.d` with the
 in-cluster service account, so it finds NATS as the plugin does (Service discovery; -n, --service, --port,
---timeout and the --*-secret flags are passed on; --kubeconfig/--context are not: they are this machine's).
+--timeout, --js-domain and the --*-secret flags are passed on; --kubeconfig/--context are not: they are this machine's).
 Destructive verbs get --yes: there is no terminal in a Job, and writing the Job is the confirmation.
 """
 import os
@@ -28,7 +28,7 @@ _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 # Flags that choose how the tool finds NATS from inside the cluster: passed on as given.
 FORWARDED = (("service", "--service"), ("port", "--port"), ("creds_secret", "--creds-secret"),
              ("token_secret", "--token-secret"), ("user_secret", "--user-secret"), ("timeout", "--timeout"),
-             ("request_timeout", "--request-timeout"))
+             ("request_timeout", "--request-timeout"), ("js_domain", "--js-domain"))
 # Flags that cannot go into a Job: local files, or secrets that would be written into the Job spec.
 NOT_FORWARDED = (("creds", "--creds", "--creds-secret"), ("nkey", "--nkey", "a --creds-secret"),
                  ("tls_ca", "--tls-ca", "a CA the pod trusts"), ("tls_cert", "--tls-cert", "--creds-secret"),
@@ -195,6 +195,7 @@ def job_documents(ctx, args):
 
     ctx.args.filename = verb_args.filename
     specs = ctx.load_specs()  # every file validated first: exit 2 on an invalid one
+    ctx.js_domain()  # files naming different JetStream domains: exit 2 here, not in the pod
     if verb in ("init", "diff", "recreate"):
         select_specs(specs, stream_names(verb_args))
     files = configmap_data(specs, ctx.warn)
