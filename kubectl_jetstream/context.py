@@ -53,6 +53,9 @@ class PluginContext:
                   + ", ".join(unanswered), file=self.stderr, flush=True)
         if (self.done or unanswered) and getattr(self.args, "command", None) == "init":
             print("init is idempotent: run it again to finish", file=self.stderr, flush=True)
+        if (self.done or unanswered) and getattr(self.args, "keep_messages", False):
+            print("the backup stream holds every message: run the same command again to finish, or add --abort",
+                  file=self.stderr, flush=True)
         return bool(self.done or unanswered)
 
     # -- definitions ----------------------------------------------------------------------------

@@ -125,3 +125,54 @@ class ApiRecorder:
     def __exit__(self, *exc):
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+
+
+def read_messages(url, stream, **connect):
+    """[(seq, subject, headers, data, time)] of every message the stream holds, in order, read with batched
+    DIRECT.GET (the stream needs allow_direct), so it works on any retention and changes nothing."""
+    direct = ("Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Subject", "Nats-Num-Pending",
+              "Nats-Last-Sequence", "Status", "Description")
+
+    async def go():
+        nc = await nats.connect(url, **connect)
+        try:
+            info = json.loads((await nc.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)).data)
+            assert info["config"].get("allow_direct"), f"{stream} needs allow_direct for read_messages"
+            out, seq, last = [], info["state"]["first_seq"], info["state"]["last_seq"]
+            inbox = nc.new_inbox()
+            sub = await nc.subscribe(inbox)
+            while info["state"]["messages"] and seq <= last:
+                await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps({"seq": seq, "batch": 1000}).encode(),
+                                 reply=inbox)
+                while True:
+                    msg = await sub.next_msg(timeout=10)
+                    headers = msg.headers or {}
+                    if headers.get("Status"):  # 204 end of batch, 404 nothing more
+                        break
+                    n = int(headers["Nats-Sequence"])
+                    out.append((n, headers["Nats-Subject"], {k: v for k, v in headers.items() if k not in direct},
+                                msg.data, headers["Nats-Time-Stamp"]))
+                    seq = n + 1
+                if headers.get("Status") != "204":
+                    break
+            return out
+        finally:
+            await nc.close()
+    return _run(go())
+
+
+def publish_fast(url, subjects, count, headers=None, **connect):
+    """`count` messages round-robin over `subjects` (payload "<subject>-<i>", optional headers), published
+    pipelined with core NATS and flushed; the caller waits for the stream to hold them."""
+    async def go():
+        nc = await nats.connect(url, **connect)
+        try:
+            for i in range(count):
+                subject = subjects[i % len(subjects)]
+                await nc.publish(subject, f"{subject}-{i}".encode(), headers=dict(headers or {}, n=str(i)))
+                if i % 1000 == 999:
+                    await nc.flush()
+            await nc.flush()
+        finally:
+            await nc.close()
+    _run(go())

@@ -217,3 +217,24 @@ def test_pod_deleted_in_the_middle_of_init_is_survived(nodes, kube, tmp_path):
     with probe.ApiRecorder(nodes.url) as recorder:
         third = run_cli("init", "-f", folder, env=kube.env)
     assert third.returncode == 0 and recorder.writes == [], third
+
+
+def test_keep_messages_on_r3_through_the_port_forward(nodes, kube, tmp_path):
+    """recreate --keep-messages of an R3 file stream to R3 memory, through the Kubernetes port-forward."""
+    probe.add_stream(nodes.url, {"name": "KEEP", "subjects": ["keep.>"], "num_replicas": 3, "allow_direct": True})
+    settled(nodes.url, "KEEP", 3)
+    probe.publish_fast(nodes.url, ["keep.a", "keep.b"], 500, headers={"H": "v"})
+    deadline = time.monotonic() + 30
+    while probe.message_counts(nodes.url)["KEEP"] < 500:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    before = probe.read_messages(nodes.url, "KEEP")
+    (tmp_path / "keep.yaml").write_text("name: KEEP\nsubjects: [keep.>]\nnum_replicas: 3\nstorage: memory\n"
+                                        "allow_direct: true\n")
+    result = run_cli("recreate", "KEEP", "--keep-messages", "--yes", "-f", tmp_path, "-v", env=kube.env)
+    assert result.returncode == 0, result
+    assert "port-forward" in result.stderr
+    info = settled(nodes.url, "KEEP", 3)
+    assert info["config"]["storage"] == "memory" and info["config"]["num_replicas"] == 3
+    assert probe.read_messages(nodes.url, "KEEP") == before
+    assert "KEEP_kjs_backup" not in probe.streams(nodes.url)

@@ -75,11 +75,13 @@ READS = [
     ("ls", "-o", "json"), ("info", "EVENTS"), ("export",), ("export", "-d", "exported"), ("wait", "--timeout", "5s"),
     ("version",), ("purge", "EVENTS", "--dry-run"), ("delete", "--all", "--dry-run"),
     ("recreate", "EVENTS", "--dry-run"), ("init", "--prune", "--dry-run"), ("job", "init"), ("completion", "bash"),
+    ("recreate", "EVENTS", "--keep-messages", "--dry-run"),
 ]
 DESTRUCTIVE = [
     ("purge", "EVENTS"), ("purge", "--all"), ("purge", "EVENTS", "--keep", "1"),
     ("purge", "EVENTS", "--subject", "events.a"), ("purge", "OTHER"), ("delete", "EVENTS"), ("delete", "--all"),
     ("delete", "OTHER"), ("recreate", "EVENTS"), ("recreate", "--all"), ("init", "--prune"),
+    ("recreate", "EVENTS", "--keep-messages"),
 ]
 
 

@@ -39,6 +39,7 @@ class Outcome:
         self.error = ""
         self.before = None  # {"messages", "bytes"}
         self.after = None
+        self.extra = {}  # more keys for -o json|yaml
 
     def record(self):
         record = {"stream": self.stream, "action": self.action, "result": self.result}
@@ -48,6 +49,7 @@ class Outcome:
             record["before"] = self.before
         if self.after is not None:
             record["after"] = self.after
+        record.update(self.extra)
         return record
 
 

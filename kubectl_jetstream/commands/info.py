@@ -1,4 +1,5 @@
 """info: one stream's configuration, state, cluster placement and consumers."""
+from ..migrate import BACKUP_OF, backup_label
 from ..output import add_output_argument, dump, to_yaml
 from ..units import human_bytes, human_count
 from .common import stream_names
@@ -28,6 +29,11 @@ async def _info(ctx, args, name):
     config = info["config"]
     state = info.get("state") or {}
     ctx.echo(f"Stream {config['name']} (created {info.get('created', '?')})")
+    label = backup_label(config)
+    if label:  # recreate --keep-messages stopped half-way
+        of = config["metadata"][BACKUP_OF]
+        ctx.echo(f"This is the {label} of `recreate --keep-messages`: run `kubectl jetstream recreate {of} "
+                 f"--keep-messages` to finish, or add --abort to put {of} back as it was")
     ctx.echo("")
     ctx.echo("Configuration:")
     ctx.echo(indent(to_yaml(document_for(config, []))))

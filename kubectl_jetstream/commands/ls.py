@@ -3,6 +3,7 @@ are unmanaged or missing."""
 from datetime import datetime, timezone
 
 from ..kinds import address, kind_of
+from ..migrate import backup_label
 from ..output import dump, join_subjects, table
 from ..units import human_age, human_bytes, human_count, format_duration, format_size, parse_ts
 
@@ -30,7 +31,11 @@ async def _ls(ctx, args, specs):
     on_server = {i["config"]["name"] for i in infos}
     missing = [name for name in defined if name not in on_server]
 
+    backups = {i["config"]["name"]: backup_label(i["config"]) for i in infos}
+
     def status(name):
+        if backups.get(name):  # recreate --keep-messages stopped half-way
+            return backups[name]
         if specs is None:
             return ""
         return "managed" if name in defined else "unmanaged"
@@ -58,7 +63,7 @@ async def _ls(ctx, args, specs):
                    "consumer state", "last message"]
         if fmt == "wide":
             headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
-        if specs is not None:
+        if specs is not None or any(backups.values()):
             headers.append("status")
         else:
             rows = [r[:-1] for r in rows]

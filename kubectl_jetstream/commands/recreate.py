@@ -5,17 +5,29 @@ A name that streams.d does not define is refused before anything happens. Before
 server must have accepted its new configuration on a temporary stream; if the create after the delete still
 fails, the stream is created again with its old configuration and consumers.
 """
-from ..errors import JetStreamAPIError
+from ..errors import JetStreamAPIError, UsageError
 from .common import select_specs
 from .destructive import add_target_arguments, run_destructive, target_names
 
 
 def add_arguments(parser):
     add_target_arguments(parser, "recreate")
+    parser.add_argument("--keep-messages", action="store_true",
+                        help="copy the messages to a backup stream, recreate, copy them back; consumers keep "
+                             "their place (a rerun finishes an interrupted run)")
+    parser.add_argument("--abort", action="store_true",
+                        help="with --keep-messages: put an interrupted migration's stream back as it was")
 
 
 def run(ctx, args):
     from ..apply import create_from_spec, prove_accepted
+
+    if args.abort and not args.keep_messages:
+        raise UsageError("--abort goes with --keep-messages")
+    if args.keep_messages:
+        from .keep import run_keep
+
+        return run_keep(ctx, args, target_names(ctx, args, "recreate"))
 
     specs = {s.name: s for s in select_specs(ctx.load_specs(), target_names(ctx, args, "recreate"))}
 

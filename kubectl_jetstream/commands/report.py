@@ -36,7 +36,8 @@ def print_plan(ctx, actions, dry_run=False):
     for a in actions:
         if a.action == "replace":
             ctx.stderr.write(f"{a.target}: {a.reason or 'cannot be changed in place'}; "
-                             f"run `kubectl jetstream recreate {a.stream}` (deletes its messages)\n")
+                             f"run `kubectl jetstream recreate {a.stream} --keep-messages` (keeps its messages; "
+                             f"`recreate {a.stream}` deletes them)\n")
         if a.error:
             ctx.stderr.write(f"error: {a.target}: {a.action} failed: {a.error}\n")
 
