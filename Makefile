@@ -30,8 +30,10 @@ dist: $(STAMP)
 # Start-up, init/no-op init/ls/diff of 1000 generated streams (direct and through the Kubernetes port-forward)
 # against the old init Job's approach, on a nats-server it starts; table on stdout, bench/results.json.
 # `$(PY) bench/run.py --quick` is the 20-stream smoke version; docs/performance.md has the latest figures.
+# bench/keep.py: recreate --keep-messages of 1,000,000 messages against the server's own sourcing.
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/keep.py
 
 # The plugin against a real kube-apiserver 1.34 + etcd + kube-controller-manager + kwok, built from Go modules
 # into ~/.cache/kubectl-jetstream-e2e/bin (once; see e2e/README.md). CLUSTER=existing: the cluster of $KUBECONFIG.
