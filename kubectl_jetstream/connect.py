@@ -73,10 +73,11 @@ def nats_servers(value, flag="--nats-url"):
     servers = [s.strip() for s in str(value).split(",")]
     if not any(servers):
         raise UsageError(f"{flag}: no server URL given")
+    websocket = set()
     for server in servers:
-        shown = f"{flag} {redact_url(server) or repr(server)}"
         if not server:
             raise UsageError(f"{flag} {redact_url(value)}: an empty entry in the server list")
+        shown = f"{flag} {redact_url(server)}"
         parts = urlsplit(server if "://" in server else "nats://" + server)
         if parts.scheme.lower() not in URL_SCHEMES:
             raise UsageError(f"{shown}: {parts.scheme}:// is not a NATS URL; use nats://, tls://, ws:// or wss://")
@@ -89,8 +90,8 @@ def nats_servers(value, flag="--nats-url"):
             raise UsageError(f"{shown}: port 0 is not a number from 1 to 65535")
         if not parts.hostname:
             raise UsageError(f"{shown}: no host name")
-    kinds = {urlsplit(s if "://" in s else "nats://" + s).scheme.lower() in ("ws", "wss") for s in servers}
-    if len(kinds) > 1:
+        websocket.add(parts.scheme.lower() in ("ws", "wss"))
+    if len(websocket) > 1:  # nats-py refuses the mix
         raise UsageError(f"{flag} {redact_url(value)}: websocket (ws://, wss://) and plain URLs cannot be mixed")
     return servers
 
@@ -191,8 +192,9 @@ async def open_jetstream(ctx, timeout=None, check=True):
         servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]
         if domain:
             ctx.log(f"JetStream domain {domain}: API requests go to $JS.{domain}.API")
-        js = await JetStream.connect(servers if len(servers) > 1 else servers[0], timeout=timeout, log=ctx.log, describe=_describe(ep),
-                                     pinned=ep.via == "port-forward", check=check, domain=domain, **options)
+        js = await JetStream.connect(servers if len(servers) > 1 else servers[0], timeout=timeout, log=ctx.log,
+                                     describe=_describe(ep), pinned=ep.via == "port-forward", check=check,
+                                     domain=domain, **options)
         ctx.connections.append(js)  # so an interrupt can say which writes were sent but not answered
         try:
             yield js

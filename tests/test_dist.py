@@ -353,7 +353,8 @@ def test_kubectl_completes_through_the_completion_executable(installed):
 def run_zipapp(installed, cache, *args, umask=None):
     env = dict(installed["env"], KUBECTL_JETSTREAM_CACHE=str(cache))
     return subprocess.run([str(installed["bin"] / "kubectl-jetstream"), *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=120, preexec_fn=None if umask is None else lambda: os.umask(umask))
+                          text=True, env=env, timeout=120,
+                          preexec_fn=None if umask is None else lambda: os.umask(umask))
 
 
 def test_a_cache_folder_given_keeps_everything_else(installed, tmp_path):
@@ -395,7 +396,8 @@ def test_a_cache_others_could_write_is_not_run(installed, tmp_path):
         if expected_warning:
             assert "PLANTED" not in result.stdout, result
             (line,) = result.stderr.splitlines()
-            assert line.startswith(f"warning: kubectl-jetstream: not using the cache {cache / 'kubectl-jetstream-zipapp'}")
+            own = cache / "kubectl-jetstream-zipapp"
+            assert line.startswith(f"warning: kubectl-jetstream: not using the cache {own}: ")
             assert expected_warning in line and "running from the archive" in line
         else:
             assert "PLANTED" in result.stdout, result  # the cache is used when it can be trusted

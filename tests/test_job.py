@@ -124,8 +124,8 @@ def test_local_nats_url_and_secrets_are_not_copied_into_the_job(streams, tmp_pat
 def test_a_nats_url_with_credentials_is_refused_and_never_shown(streams, how):
     """A Job's args are plain text in the cluster: credentials belong in a Secret (--user-secret ...)."""
     secret = "Pw-Job-9f3c1e"
-    url = {"flag": f"nats://alice:{secret}@nats.nats.svc:4222", "env-localhost": f"nats://alice:{secret}@localhost:4222",
-           "token": f"nats://{secret}@nats.nats.svc:4222", "after-verb": f"nats://alice:{secret}@nats.nats.svc",
+    url = {"flag": f"nats://alice:{secret}@nats.nats.svc:4222",
+           "env-localhost": f"nats://alice:{secret}@localhost:4222", "token": f"nats://{secret}@nats.nats.svc:4222", "after-verb": f"nats://alice:{secret}@nats.nats.svc",
            "list": f"nats://nats-0.nats:4222,nats://alice:{secret}@nats-1.nats:4222"}[how]
     if how == "env-localhost":
         result, _ = job("-f", streams, "-vv", env={"NATS_URL": url})
