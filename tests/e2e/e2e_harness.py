@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from natsserver import NatsServer, free_port, wait_for_port  # noqa: E402
 
-# Not under ~/.cache/kubectl-jetstream/: the release zipapp owns that folder and deletes what it did not unpack.
+# Not under ~/.cache/kubectl-jetstream/: that folder belongs to the release zipapp (it prunes its copies there).
 CACHE = Path(os.environ.get("KJS_E2E_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubectl-jetstream-e2e")
 BIN = CACHE / "bin"
