@@ -3,12 +3,15 @@ import json
 
 
 def table(ctx, headers, rows):
-    if not rows:
-        return
+    if rows:
+        ctx.echo(table_text(headers, rows))
+
+
+def table_text(headers, rows):
     from tabulate import tabulate
 
     text = tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain", disable_numparse=True)
-    ctx.echo("\n".join(line.rstrip() for line in text.splitlines()))
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 def dump(ctx, data, fmt):

@@ -217,6 +217,8 @@ def test_cluster_meta_leader_and_replicas():
                 break
             time.sleep(0.5)
         assert lost.returncode == 1 and "meta leader" in failing, lost
+        others = run_cli("ls", "--nats-url", cluster.url, "--timeout", "2s")
+        assert others.returncode == 4 and "temporarily unavailable" in others.stderr, others
 
 
 def test_check_and_consumers_through_the_port_forward(kube_api):  # noqa: F811

@@ -11,11 +11,22 @@ from ..units import human_age, human_bytes, human_count, format_duration, format
 def add_arguments(parser):
     parser.add_argument("-o", "--output", choices=("json", "yaml", "name", "wide"), default=None,
                         help="output format: json|yaml|name|wide (default: a table)")
+    parser.add_argument("-w", "--watch", action="store_true",
+                        help="keep listing every --interval, with message and byte rates (Ctrl-C ends it)")
+    parser.add_argument("--interval", metavar="DURATION", default="2s",
+                        help="how often --watch lists (default 2s)")
 
 
 def run(ctx, args):
-    specs = ctx.load_specs(required=False)
-    return ctx.run(_ls(ctx, args, specs))
+    if not args.watch:
+        return ctx.run(_ls(ctx, args, ctx.load_specs(required=False)))
+    from .watch import watch, watch_interval
+
+    interval = watch_interval(args)
+    try:
+        return ctx.run(watch(ctx, args, ctx.load_specs(required=False), interval))
+    except KeyboardInterrupt:  # how a watch ends, as with kubectl get -w
+        return 0
 
 
 async def _ls(ctx, args, specs):
@@ -28,18 +39,7 @@ async def _ls(ctx, args, specs):
             infos = await js.list_streams()
     infos.sort(key=lambda i: i["config"]["name"])
     defined = {s.name: s for s in specs or []}
-    on_server = {i["config"]["name"] for i in infos}
-    missing = [name for name in defined if name not in on_server]
-
-    backups = {i["config"]["name"]: backup_label(i["config"]) for i in infos}
-
-    def status(name):
-        if backups.get(name):  # recreate --keep-messages stopped half-way
-            return backups[name]
-        if specs is None:
-            return ""
-        return "managed" if name in defined else "unmanaged"
-
+    missing = missing_names(infos, defined)
     fmt = args.output
     if fmt == "name":
         for info in infos:
@@ -56,22 +56,45 @@ async def _ls(ctx, args, specs):
                           "managed": True, "missing": True, "config": defined[name].config})
         dump(ctx, items, fmt)
     else:
-        rows = [row(info, status(info["config"]["name"]), wide=fmt == "wide", health=consumer_summary(info))
-                for info in infos]
-        rows += [missing_row(defined[name], wide=fmt == "wide") for name in missing]
-        headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers",
-                   "consumer state", "last message"]
-        if fmt == "wide":
-            headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
-        if specs is not None or any(backups.values()):
-            headers.append("status")
-        else:
-            rows = [r[:-1] for r in rows]
+        headers, rows = table_rows(infos, specs, wide=fmt == "wide")
         if rows:
             table(ctx, headers, rows)
         else:
             ctx.stderr.write("No streams found.\n")
     return 0
+
+
+def missing_names(infos, defined):
+    on_server = {i["config"]["name"] for i in infos}
+    return [name for name in defined if name not in on_server]
+
+
+def table_rows(infos, specs, wide=False, extra_headers=(), extra=None):
+    """(headers, rows) of the table; `extra(info)` gives the cells of `extra_headers` (ls --watch: rates)."""
+    defined = {s.name: s for s in specs or []}
+    backups = {i["config"]["name"]: backup_label(i["config"]) for i in infos}
+    rows = []
+    for info in infos:
+        name = info["config"]["name"]
+        # a backup left by recreate --keep-messages stopped half-way says so
+        status = backups[name] or ("" if specs is None else "managed" if name in defined else "unmanaged")
+        cells = row(info, status, wide=wide, health=consumer_summary(info))
+        cells[-1:-1] = extra(info) if extra else []
+        rows.append(cells)
+    for name in missing_names(infos, defined):
+        cells = missing_row(defined[name], wide=wide)
+        cells[-1:-1] = ["-"] * len(extra_headers)
+        rows.append(cells)
+    headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers",
+               "consumer state", "last message"]
+    if wide:
+        headers += ["retention", "max age", "max msgs", "max bytes", "leader", "replicas ok"]
+    headers += list(extra_headers)
+    if specs is not None or any(backups.values()):
+        headers.append("status")
+    else:
+        rows = [r[:-1] for r in rows]
+    return headers, rows
 
 
 def row(info, status, wide=False, health="-"):

@@ -1,0 +1,88 @@
+"""`ls --watch`: a real nats-server, the CLI as a subprocess on a pipe and on a pseudo-terminal, ended by SIGINT
+(Ctrl-C) with exit 0."""
+import os
+import pty
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import probe
+from runner import clean_env, run_cli
+
+DEADLINE = 30  # generous: only catches a hang
+
+
+def start(cwd, *args, **popen):
+    """Run in `cwd` (no streams.d there, so no STATUS column)."""
+    return subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", "ls", "--watch", *args], env=clean_env(),
+                            cwd=cwd, **popen)
+
+
+def test_watch_prints_changed_lines_when_piped_and_ctrl_c_is_exit_0(nats_server, tmp_path):
+    url = nats_server.url
+    probe.add_stream(url, {"name": "ORDERS", "subjects": ["orders.>"]})
+    probe.add_stream(url, {"name": "QUIET", "subjects": ["quiet.>"]})
+    probe.publish(url, "orders.new", count=3)
+    proc = start(tmp_path, "--interval", "200ms", "--nats-url", url, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def next_line(predicate):
+        deadline = time.monotonic() + DEADLINE
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if predicate(line):
+                return line, seen
+        raise AssertionError(f"no such line in {seen}")
+
+    try:
+        header, _ = next_line(lambda line: line.startswith("NAME"))
+        assert header.split()[-2:] == ["MSGS/S", "BYTES/S"]
+        first, _ = next_line(lambda line: line.startswith("ORDERS"))
+        assert first.split()[5] == "3" and first.split()[-2:] == ["-", "-"]
+        probe.publish(url, "orders.new", count=5, payload=b"x" * 100)
+        grown, seen = next_line(lambda line: line.startswith("ORDERS") and line.split()[5] == "8")
+        assert grown.split()[-2] != "0.0" and grown.split()[-1].endswith("/s")
+        assert not any(line.startswith("NAME") for line in seen)  # one header, then plain lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(DEADLINE)
+    assert code == 0, proc.stderr.read()
+
+
+def test_watch_redraws_in_place_on_a_terminal(nats_server, tmp_path):
+    url = nats_server.url
+    probe.add_stream(url, {"name": "ORDERS", "subjects": ["orders.>"]})
+    master, slave = pty.openpty()
+    proc = start(tmp_path, "--interval", "100ms", "-o", "wide", "--nats-url", url, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while out.count(b"\x1b[H\x1b[2J") < 3 and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                out += os.read(master, 65536)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(DEADLINE)
+        os.close(master)
+    assert code == 0, proc.stderr.read()
+    assert out.count(b"\x1b[H\x1b[2J") >= 3
+    assert b"Every 100ms: kubectl jetstream ls -o wide" in out and b"MSGS/S" in out and b"LEADER" in out
+
+
+def test_watch_bad_flags():
+    for flags, named in ((["--interval", "soon"], "--interval"), (["--interval", "0s"], "--interval"),
+                         (["-o", "json"], "--watch")):
+        result = run_cli("ls", "-w", "--nats-url", "nats://127.0.0.1:9", *flags)
+        assert result.returncode == 2 and named in result.stderr, result
