@@ -7,9 +7,10 @@ import asyncio
 import time
 from datetime import datetime
 
+from ..connect import timeout_seconds
 from ..errors import UsageError
 from ..output import table_text
-from ..units import UnitError, human_bytes, parse_duration
+from ..units import human_bytes
 from .ls import table_rows
 
 RATE_HEADERS = ["msgs/s", "bytes/s"]
@@ -20,13 +21,7 @@ def watch_interval(args):
     """--interval in seconds; --watch with -o json|yaml|name is refused (exit 2) before connecting."""
     if args.output in ("json", "yaml", "name"):
         raise UsageError(f"--watch shows the table: use it without -o, or with -o wide (not -o {args.output})")
-    try:
-        ns = parse_duration(args.interval)
-    except UnitError as exc:
-        raise UsageError(f"--interval: {exc}") from None
-    if ns <= 0:
-        raise UsageError(f"--interval: must be positive, got {args.interval!r}")
-    return ns / 1e9
+    return timeout_seconds(args.interval, "--interval")
 
 
 def rates(before, after):
