@@ -223,7 +223,7 @@ def test_an_external_name_service_is_followed_or_explained(kube_api, nats_server
     path = kube_api.kubeconfig(namespace="swe")
 
     for alias in ("internal-nats", "short-alias"):
-        ok = kcli(path, "ls", "--service", alias, "--user-secret", "nats-user", "-v")
+        ok = kcli(path, "ls", "--service", alias, "--user-secret", "nats-user", "-vv")
         assert ok.returncode == 0, ok
         assert "is an ExternalName alias of 'nats.nats.svc.cluster.local': following it to Service nats in " \
                "namespace nats" in ok.stderr
