@@ -71,7 +71,7 @@ class PluginContext:
         if not required and not self.args.filename and not os.path.exists(paths[0]):
             return None
         if self._specs is None:  # once per command: purge --all and recreate both ask for them
-            from .spec import load_specs
+            from .resources import load_specs
 
             self._specs = load_specs(paths, warn=self.warn)
         return self._specs

@@ -24,7 +24,8 @@ BUCKET_KINDS = (KV, OBJECTS)
 _BY_TYPE = {t: k for k in KINDS for t in (k.resource,) + k.aliases}
 
 
-def _by_prefix(name):
+def bucket_kind(name):
+    """KV or OBJECTS for a stream named KV_<bucket> or OBJ_<bucket>, else None."""
     for kind in BUCKET_KINDS:
         if isinstance(name, str) and name.startswith(kind.prefix) and len(name) > len(kind.prefix):
             return kind
@@ -34,13 +35,13 @@ def _by_prefix(name):
 def kind_of(config):
     """The kind of a stream from its config: by its name, or by the name of the stream it mirrors."""
     config = config or {}
-    return (_by_prefix(config.get("name")) or _by_prefix((config.get("mirror") or {}).get("name"))
+    return (bucket_kind(config.get("name")) or bucket_kind((config.get("mirror") or {}).get("name"))
             or STREAM)
 
 
 def address(stream_name):
     """TYPE/NAME for a stream name, as `ls -o name` prints it: kv/config for KV_config, stream/ORDERS."""
-    kind = _by_prefix(stream_name) or STREAM
+    kind = bucket_kind(stream_name) or STREAM
     return f"{kind.resource}/{stream_name[len(kind.prefix):]}"
 
 

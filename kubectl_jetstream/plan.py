@@ -484,6 +484,11 @@ def _plan_stream(spec, current):
     if current is None:
         return _create_stream_actions(spec.name, file_cfg), desired
     actual = current.get("config") or {}
+    for key in getattr(spec, "tolerated", ()):  # client-dependent defaults the file leaves open
+        if key in actual:
+            desired[key] = actual[key]
+        else:
+            desired.pop(key, None)
     changes = _diff_full("stream", file_cfg, desired, actual)
     if not changes:
         return [Action(spec.name, None, "unchanged", [], None)], desired

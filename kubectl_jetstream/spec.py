@@ -39,6 +39,21 @@ class StreamSpec:
     consumers: list = field(default_factory=list)
     path: str = ""
     js_domain: str = ""     # a NACK resource's jsDomain: the JetStream domain it belongs to
+    # Keys whose server value stands when the file does not set them: defaults that differ between the
+    # clients that create such streams (a key-value bucket's allow_direct: nats.go true, nats.py unset).
+    tolerated: tuple = ()
+    more_paths: list = field(default_factory=list)  # other files defining its consumers (NACK Consumer)
+
+
+@dataclass
+class ConsumerDocument:
+    """A consumer in a document of its own (a NACK Consumer), attached to its stream once every file is read."""
+    stream: str
+    config: dict
+    path: str            # the file
+    where: str           # the file, and the document when the file holds several
+    stream_key: str      # the key naming the stream, as the file spells it
+    problems: object     # the document's _Problems (key spellings)
 
 
 def print_to_stderr(message):
@@ -49,21 +64,30 @@ def print_to_stderr(message):
 # Loading
 
 
-def load_specs(paths, warn=print_to_stderr):
-    """Every stream defined in `paths` (files or folders), validated together; raises DefinitionErrors."""
+def load_specs(paths, warn=print_to_stderr, resolve=None):
+    """Every stream defined in `paths` (files or folders), validated together; raises DefinitionErrors.
+
+    A file may hold several YAML documents. `resolve(doc, where, warn)` turns one document into
+    ([StreamSpec], [ConsumerDocument], [problems]) -- the kind registry (resources.py) passes its own;
+    by default every document is a stream."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # one path, not a list of one-character paths
-    errors = []
-    specs = []
+    resolve = resolve or stream_document
+    errors, specs, consumers = [], [], []
     for path in _definition_files(paths, errors):
-        doc = _read_document(path, errors, warn)
-        if doc is _UNREADABLE:
-            continue
-        spec, problems = _spec_and_problems(doc, path, warn)
-        errors.extend(problems)
-        if spec is not None:
-            specs.append(spec)
+        docs = _read_documents(path, errors, warn)
+        for i, doc in enumerate(docs):
+            where = path if len(docs) == 1 else f"{path} (document {i + 1})"
+            found, attached, problems = resolve(doc, where, warn)
+            errors.extend(problems)
+            for spec in found:
+                spec.path = path
+            for consumer in attached:
+                consumer.path = path
+            specs.extend(found)
+            consumers.extend(attached)
     errors.extend(_conflicts_between_files(specs))
+    errors.extend(_attach_consumers(specs, consumers))
     if errors:
         raise DefinitionErrors(errors)
     return specs
@@ -138,14 +162,11 @@ def _explicit_file(path, errors):
     return [path]
 
 
-_UNREADABLE = object()
-
-
-def _read_document(path, errors, warn):
-    """The one document in `path`, or _UNREADABLE (with the reason added to `errors`)."""
+def _read_documents(path, errors, warn):
+    """The documents in `path`, or none (with the reason added to `errors`)."""
     def fail(message):
         errors.append(InvalidDefinition(path, None, message))
-        return _UNREADABLE
+        return []
 
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:
@@ -169,9 +190,7 @@ def _read_document(path, errors, warn):
         return fail(str(err))
     if not docs:
         return fail("empty file: expected the settings of one stream")
-    if len(docs) > 1:
-        return fail(f"holds {len(docs)} YAML documents; put one stream per file")
-    return docs[0]
+    return docs
 
 
 def _parse_json(text, path, warn):
@@ -330,6 +349,12 @@ def spec_from_document(doc, path, warn=print_to_stderr):
     if errors:
         raise DefinitionErrors(errors)
     return spec
+
+
+def stream_document(doc, where, warn):
+    """One document that must be a stream -> ([StreamSpec], [], problems)."""
+    spec, problems = _spec_and_problems(doc, where, warn)
+    return [spec] if spec is not None else [], [], problems
 
 
 def _spec_and_problems(doc, path, warn):
@@ -772,16 +797,17 @@ def _consumer(item, key, path, warn, problems):
     item = dict(item)
     for name in sorted(schema.server_managed_consumer_keys & set(item)):
         if item[name]:
-            warn(f"{path}: {problems.spelled(key + '.' + name)}: ignored (only the server sets it)")
+            warn(f"{path}: {problems.spelled(_join(key, name))}: ignored (only the server sets it)")
         del item[name]
     config = _check_object(item, schema.CONSUMER_FIELDS, key, problems, "consumer")
     if "durable_name" not in config:
         if "durable_name" not in item:
-            problems(f"{key}.durable_name", "missing: every consumer in streams.d is durable and needs a durable_name")
+            problems(_join(key, "durable_name"),
+                     "missing: every consumer in streams.d is durable and needs a durable_name")
     elif name_problem(config["durable_name"], "durable name"):
-        problems(f"{key}.durable_name", name_problem(config["durable_name"], "durable name"))
+        problems(_join(key, "durable_name"), name_problem(config["durable_name"], "durable name"))
     if "name" in config and config.get("durable_name") and config["name"] != config["durable_name"]:
-        problems(f"{key}.name", f"{config['name']!r} differs from durable_name {config['durable_name']!r}; "
+        problems(_join(key, "name"), f"{config['name']!r} differs from durable_name {config['durable_name']!r}; "
                                 "leave name out or make them equal")
     return config
 
@@ -836,6 +862,33 @@ def _conflicts_between_files(specs):
             exact.setdefault(prefix, []).append(j)
             for m in range(len(prefix) + 1):
                 extends.setdefault(prefix[:m], []).append(j)
+    return errors
+
+
+def _attach_consumers(specs, documents):
+    """Consumers defined in documents of their own join their stream, which may be defined in another file;
+    a stream no file defines, or a durable name the stream already has, is a problem."""
+    errors, by_name = [], {spec.name: spec for spec in specs}
+    origin = {(spec.name, c.get("durable_name")): spec.path for spec in specs for c in spec.consumers}
+    for doc in documents:
+        stream = by_name.get(doc.stream)
+        durable = doc.config.get("durable_name")
+        if stream is None:
+            errors.append(InvalidDefinition(doc.where, doc.stream_key,
+                                            f"stream {doc.stream!r} is not defined in any file"))
+            continue
+        if (doc.stream, durable) in origin:
+            errors.append(InvalidDefinition(doc.where, doc.problems.spelled("spec.durable_name"),
+                                            f"consumer {durable!r} of stream {doc.stream!r} is also defined in "
+                                            f"{origin[(doc.stream, durable)]}"))
+            continue
+        origin[(doc.stream, durable)] = doc.where
+        doc.problems.errors = []
+        _check_consumer_rules(doc.config, stream.config, "spec", doc.problems)
+        errors.extend(doc.problems.errors)
+        stream.consumers.append(doc.config)
+        if doc.path != stream.path and doc.path not in stream.more_paths:
+            stream.more_paths.append(doc.path)
     return errors
 
 
@@ -925,28 +978,9 @@ def _nack_js_domain(doc, problems):
 
 
 def _from_nack(doc, path, warn, problems):
-    def top_level(key, message):  # keys outside `spec` are reported as written
-        problems.errors.append(InvalidDefinition(path, key, message))
-
-    api_version, kind = doc.get("apiVersion"), doc.get("kind")
-    if not (isinstance(api_version, str) and api_version.startswith(NACK_GROUP + "/")):
-        top_level("apiVersion", f"{api_version!r} is not a NACK resource; expected {NACK_GROUP}/v1beta2 (kind Stream)")
+    spec = nack_spec(doc, path, warn, problems, "Stream")
+    if spec is None:
         return {}
-    if kind != "Stream":
-        top_level("kind", f"NACK kind {kind!r} is not supported; a streams.d file holds one kind: Stream "
-                          "(define consumers under `consumers:` of a native file)")
-        return {}
-    for key in doc:
-        if key not in _NACK_TOP_LEVEL:
-            top_level(str(key), f"unknown top-level key {key!r} in a NACK Stream "
-                                "(expected apiVersion, kind, metadata, spec)")
-    spec = doc.get("spec")
-    if not isinstance(spec, dict):
-        top_level("spec", f"expected the Stream's settings (a mapping), got {_type_name(spec)}")
-        return {}
-    for key in sorted(NACK_CONNECTION_KEYS & set(spec)):
-        warn(f"{path}: spec.{key}: ignored (NACK connection setting; kubectl-jetstream connects on its own)")
-    spec = {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS and k != "jsDomain"}
     stream = _translate(spec, NACK_STREAM_KEYS, "", "spec.", problems)
     if "storage" not in stream:
         # The CRD defaults storage to memory, so that is what NACK would create from this resource.
@@ -955,7 +989,37 @@ def _from_nack(doc, path, warn, problems):
     return stream
 
 
-def _translate(spec, table, api_prefix, spelled_prefix, problems):
+NACK_KINDS = ("Stream", "Consumer", "KeyValue", "ObjectStore")
+
+
+def nack_spec(doc, path, warn, problems, kind):
+    """The `spec` of a NACK resource of `kind`, without NACK's connection settings (warned about); None after
+    reporting a resource that is not one."""
+    def top_level(key, message):  # keys outside `spec` are reported as written
+        problems.errors.append(InvalidDefinition(path, key, message))
+
+    api_version = doc.get("apiVersion")
+    if not (isinstance(api_version, str) and api_version.startswith(NACK_GROUP + "/")):
+        top_level("apiVersion", f"{api_version!r} is not a NACK resource; expected {NACK_GROUP}/v1beta2 (kind {kind})")
+        return None
+    if doc.get("kind") != kind:
+        top_level("kind", f"NACK kind {doc.get('kind')!r} is not supported; streams.d holds the kinds "
+                          f"{', '.join(NACK_KINDS)}")
+        return None
+    for key in doc:
+        if key not in _NACK_TOP_LEVEL:
+            top_level(str(key), f"unknown top-level key {key!r} in a NACK {kind} "
+                                "(expected apiVersion, kind, metadata, spec)")
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        top_level("spec", f"expected the {kind}'s settings (a mapping), got {_type_name(spec)}")
+        return None
+    for key in sorted(NACK_CONNECTION_KEYS & set(spec)):
+        warn(f"{path}: spec.{key}: ignored (NACK connection setting; kubectl-jetstream connects on its own)")
+    return {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS and k != "jsDomain"}
+
+
+def _translate(spec, table, api_prefix, spelled_prefix, problems, what="Stream"):
     """camelCase NACK keys -> API keys, recording each key's spelling for error messages."""
     out = {}
     for key, value in spec.items():
@@ -965,7 +1029,7 @@ def _translate(spec, table, api_prefix, spelled_prefix, problems):
             close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.errors.append(InvalidDefinition(problems.path, spelled,
-                                                     f"unknown NACK Stream setting {key!r}{hint}"))
+                                                     f"unknown NACK {what} setting {key!r}{hint}"))
             continue
         api_key, nested = table[key]
         if value == "" and api_key.split(".")[-1] in _NACK_EMPTY_IS_UNSET:
@@ -973,9 +1037,9 @@ def _translate(spec, table, api_prefix, spelled_prefix, problems):
         api_path = _join(api_prefix, api_key)
         problems.names[api_path] = spelled
         if nested and isinstance(value, dict):
-            value = _translate(value, nested, api_path, spelled + ".", problems)
+            value = _translate(value, nested, api_path, spelled + ".", problems, what)
         elif nested and isinstance(value, list):
-            value = [_translate(v, nested, f"{api_path}[{i}]", f"{spelled}[{i}].", problems)
+            value = [_translate(v, nested, f"{api_path}[{i}]", f"{spelled}[{i}].", problems, what)
                      if isinstance(v, dict) else v for i, v in enumerate(value)]
         _set_dotted(out, api_key, value)
     return out

@@ -24,7 +24,7 @@ def file_name(stream):
 
 async def _export(ctx, args, names):
     from ..errors import ExitStatus
-    from ..spec import document_for
+    from ..resources import document_for
 
     async with ctx.jetstream() as js:
         server = await js.snapshot(names=set(names) if names else None)

@@ -24,7 +24,7 @@ async def _info(ctx, args, name):
     if args.output:
         dump(ctx, info, args.output)
         return 0
-    from ..spec import document_for
+    from ..resources import document_for
 
     config = info["config"]
     state = info.get("state") or {}
