@@ -4,7 +4,7 @@ import os
 import pytest
 
 from kubectl_jetstream.errors import DefinitionErrors, ExitStatus, InvalidDefinition
-from kubectl_jetstream.spec import load_specs
+from kubectl_jetstream.resources import load_specs
 
 GOOD = "name: ORDERS\nsubjects: [orders.>]\n"
 
@@ -94,9 +94,16 @@ def test_duplicate_yaml_key_in_a_nested_mapping(tmp_path):
     assert "duplicate key 'cluster'" in error.message and "line 4" in error.message
 
 
-def test_several_yaml_documents(tmp_path):
-    error = stream_problem(tmp_path, GOOD + "---\nname: OTHER\n")
-    assert "2 YAML documents" in error.message and "one stream per file" in error.message
+def test_several_yaml_documents_are_several_resources_and_problems_name_the_document(tmp_path):
+    path = write(tmp_path, "s.yaml", GOOD + "---\nname: OTHER\n")
+    assert [s.name for s in load_specs([str(path)])] == ["ORDERS", "OTHER"]
+    error = only_problem(write(tmp_path, "t.yaml", GOOD + "---\nname: OTHER\nmax_age: 30x\n"))
+    assert error.path == f"{tmp_path / 't.yaml'} (document 2)" and error.key == "max_age"
+
+
+def test_a_stream_defined_twice_in_one_file(tmp_path):
+    error = only_problem(write(tmp_path, "s.yaml", GOOD + "---\n" + GOOD))
+    assert error.key == "name" and "also defined" in error.message
 
 
 def test_empty_file(tmp_path):
@@ -481,7 +488,7 @@ def test_deny_purge_with_rollups(tmp_path):
 
 # --- NACK -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["Consumer", "KeyValue", "ObjectStore", "Account"])
+@pytest.mark.parametrize("kind", ["Account", "StreamTemplate"])
 def test_nack_resource_of_another_kind(tmp_path, kind):
     error = stream_problem(tmp_path, f"apiVersion: jetstream.nats.io/v1beta2\nkind: {kind}\n"
                                      "metadata: {name: x}\nspec: {name: x}\n")
@@ -532,3 +539,46 @@ def test_every_problem_of_every_file_is_raised_together(tmp_path):
         ("a.yaml", "max_age"), ("a.yaml", "retention"), ("b.yaml", "name"), ("c.yaml", None)]
     assert raised.value.exit_status == ExitStatus.USAGE
     assert str(raised.value).count("\n") == 3  # one line per problem
+
+
+# --- key-value buckets, object stores, NACK consumers -----------------------------------------------------
+
+NACK_CONSUMER = "apiVersion: jetstream.nats.io/v1beta2\nkind: Consumer\nmetadata: {name: c}\nspec:\n"
+
+
+@pytest.mark.parametrize("text, key, message", [
+    ("kind: KeyValue\nbucket: my.bucket\n", "bucket", "invalid bucket name 'my.bucket'"),
+    ("kind: KeyValue\nbucket: b\nhistory: 65\n", "history", "above the maximum 64"),
+    ("kind: KeyValue\nbucket: b\nttl: 30x\n", "ttl", "invalid duration '30x'"),
+    ("kind: KeyValue\nhistory: 2\n", "bucket", "missing"),
+    ("kind: ObjectStore\nbucket: b\nhistory: 2\n", "history", "unknown object store setting 'history'"),
+    ("kind: KeyValue\nbucket: b\nmirror: {name: a}\nsources: [{name: c}]\n", "sources", "not both"),
+    ("apiVersion: jetstream.nats.io/v1beta2\nkind: KeyValue\nspec: {bucket: b, maxValueSise: 1}\n",
+     "spec.maxValueSise", "did you mean 'maxValueSize'"),
+    ("apiVersion: jetstream.nats.io/v1beta2\nkind: ObjectStore\nspec: {bucket: b, maxBytes: lots}\n",
+     "spec.maxBytes", "lots"),
+    (NACK_CONSUMER + "  durableName: c\n", "spec.streamName", "missing"),
+    (NACK_CONSUMER + "  streamName: NOPE\n  durableName: c\n", "spec.streamName", "'NOPE' is not defined"),
+    (NACK_CONSUMER + "  streamName: ORDERS\n", "spec.durableName", "missing"),
+    (GOOD + "---\n" + NACK_CONSUMER + "  streamName: ORDERS\n  durableName: c\n  ackWait: soon\n",
+     "spec.ackWait", "soon"),
+    (GOOD + "---\n" + NACK_CONSUMER + "  streamName: ORDERS\n  durableName: c\n  filterSubject: other.x\n",
+     "spec.filterSubject", "matches none of the stream's subjects"),
+    (GOOD + "consumers: [{durable_name: c}]\n---\n" + NACK_CONSUMER + "  streamName: ORDERS\n  durableName: c\n",
+     "spec.durableName", "also defined in"),
+])
+def test_bucket_and_consumer_documents(tmp_path, text, key, message):
+    errors = problems(write(tmp_path, "s.yaml", text))
+    assert len(errors) == 1, "\n".join(map(str, errors))
+    assert errors[0].key == key and message in errors[0].message, str(errors[0])
+    assert errors[0].path.startswith(str(tmp_path / "s.yaml"))
+
+
+def test_a_consumer_joins_its_stream_from_another_file(tmp_path):
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "b.yaml", NACK_CONSUMER + "  streamName: ORDERS\n  durableName: c\n  deliverPolicy: lastPerSubject\n"
+                              "  filterSubject: orders.x\n")
+    [spec] = load_specs([str(tmp_path)])
+    assert spec.consumers == [{"durable_name": "c", "deliver_policy": "last_per_subject",
+                               "filter_subject": "orders.x"}]
+    assert spec.path == str(tmp_path / "a.yaml") and spec.more_paths == [str(tmp_path / "b.yaml")]

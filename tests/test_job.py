@@ -287,3 +287,14 @@ def test_js_domain_goes_into_the_job(streams):
     assert from_env.returncode == 0, from_env
     args = parts(docs)[3]["args"]
     assert args[args.index("--js-domain") + 1] == "spoke"
+
+
+def test_the_configmap_carries_buckets_and_consumer_only_files(streams):
+    (streams / "buckets.yaml").write_text("kind: KeyValue\nbucket: config\n---\nkind: ObjectStore\nbucket: files\n")
+    (streams / "shipper.yaml").write_text("apiVersion: jetstream.nats.io/v1beta2\nkind: Consumer\n"
+                                          "metadata: {name: late}\nspec: {streamName: AUDIT, durableName: late}\n")
+    result, docs = job("-f", streams)
+    assert result.returncode == 0, result
+    configmap = parts(docs)[0]
+    assert set(configmap["data"]) == {"orders.yaml", "audit.yaml", "buckets.yaml", "shipper.yaml"}
+    assert configmap["data"]["shipper.yaml"] == (streams / "shipper.yaml").read_text()

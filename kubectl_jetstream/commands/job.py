@@ -261,9 +261,11 @@ def job_documents(ctx, args):
 
 
 def configmap_data(specs, warn):
-    """{file name: content} of the files the specs came from, verbatim but for NACK_SECRET_KEYS."""
+    """{file name: content} of the files the specs came from -- their streams, key-value buckets and object
+    stores, and the files holding their consumers (NACK Consumer documents) -- verbatim but for
+    NACK_SECRET_KEYS."""
     data, origin = {}, {}
-    for path in sorted({s.path for s in specs}):
+    for path in sorted({p for s in specs for p in [s.path, *s.more_paths]}):
         key = os.path.basename(path)
         if not _CONFIGMAP_KEY.match(key):
             raise UsageError(f"{path}: a ConfigMap key must be letters, digits, '-', '_' or '.': rename the file")
