@@ -169,7 +169,10 @@ def kv_settings(config):
     _put(settings, "compression", config.get("compression") == "s2")
     _put(settings, "placement", config.get("placement"))
     _put(settings, "republish", config.get("republish"))
-    _put(settings, "mirror", config.get("mirror"))
+    mirror = config.get("mirror")
+    if mirror and str(mirror.get("name", "")).startswith(kinds.KV.prefix):
+        mirror = dict(mirror, name=mirror["name"][len(kinds.KV.prefix):])  # the bucket, as people name it
+    _put(settings, "mirror", mirror)
     _put(settings, "sources", config.get("sources"))
     _put(settings, "limit_marker_ttl", config.get("subject_delete_marker_ttl"))
     _put(settings, "metadata", _user_metadata(config.get("metadata")))
