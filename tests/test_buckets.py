@@ -224,6 +224,9 @@ def test_purge_delete_recreate_by_bucket_address(url, tmp_path):
     recreated = run_cli("recreate", "obj/files", "--yes", "-f", folder, "--nats-url", url)
     assert recreated.returncode == 0, recreated
     assert probe.streams(url)["OBJ_files"]["config"]["subjects"] == ["$O.files.C.>", "$O.files.M.>"]
+    recreated = run_cli("recreate", "kv/config", "--yes", "-f", folder, "--nats-url", url)
+    assert recreated.returncode == 0, recreated
+    assert probe.streams(url)["KV_config"]["config"]["subjects"] == ["$KV.config.>"]
     info = run_cli("info", "kv/config", "--nats-url", url)
     assert info.returncode == 0 and "kind: KeyValue" in info.stdout, info
 
