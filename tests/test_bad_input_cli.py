@@ -32,7 +32,7 @@ def symlink_loop(folder):
 # id: (files {name: text | bytes | callable(folder)}, what must be named in stderr besides the file)
 CASES = {
     "yaml-syntax-error": ({"s.yaml": "name: S\nsubjects: [s.>\nmax_age: 1h\n"}, ["line"]),
-    "several-documents": ({"s.yaml": "name: A\nsubjects: [a.>]\n---\nname: B\nsubjects: [b.>]\n"}, ["document"]),
+    "several-documents": ({"s.yaml": "name: A\nsubjects: [a.>]\n---\nname: B\nsubjects: [b.>]\nmax_age: 30x\n"}, ["document 2", "max_age"]),
     "top-level-list": ({"s.yaml": "- name: S\n- subjects: [s.>]\n"}, ["mapping"]),
     "top-level-scalar": ({"s.yaml": "just a string\n"}, ["mapping"]),
     "non-utf8": ({"s.yaml": b"name: S\ndescription: caf\xe9\nsubjects: [s.>]\n"}, ["UTF-8"]),
