@@ -60,7 +60,7 @@ CASES = {
                                                   "    filter_subject: other.x\n"}, ["filter_subject"]),
     "retention-value": ({"s.yaml": "name: S\nsubjects: [s.>]\nretention: forever\n"}, ["retention"]),
     "num-replicas-over-5": ({"s.yaml": "name: S\nsubjects: [s.>]\nnum_replicas: 7\n"}, ["num_replicas"]),
-    "nack-wrong-kind": ({"s.yaml": NACK.format(kind="Consumer")}, ["kind"]),
+    "nack-wrong-kind": ({"s.yaml": NACK.format(kind="Account")}, ["kind"]),
     "nack-misspelled-kind": ({"s.yaml": NACK.format(kind="Strem")}, ["kind"]),
     "json-syntax-error": ({"s.json": '{"name": "S",\n "subjects": ["s.>"],,\n}'}, ["line"]),
     "over-1-MiB": ({"s.yaml": GOOD + "# " + "x" * (1024 * 1024) + "\n"}, ["MiB"]),
