@@ -11,6 +11,7 @@ import re
 
 from . import kinds, schema
 from .schema import BOOL, STRING, Field
+from .spec import NACK_STREAM_KEYS
 
 DUPLICATE_WINDOW = schema.DEFAULT_DUPLICATE_WINDOW  # 2m, or the ttl when shorter (nats.go, nats.py)
 MAX_HISTORY = 64  # KeyValueMaxHistory
@@ -175,7 +176,7 @@ def kv_settings(config):
     _put(settings, "mirror", mirror)
     _put(settings, "sources", config.get("sources"))
     _put(settings, "limit_marker_ttl", config.get("subject_delete_marker_ttl"))
-    _put(settings, "metadata", _user_metadata(config.get("metadata")))
+    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
     if config.get("allow_direct") is False and not config.get("mirror"):
         settings["direct"] = False
     return settings
@@ -190,7 +191,7 @@ def object_store_settings(config):
     _put(settings, "replicas", config.get("num_replicas"), default=1)
     _put(settings, "compression", config.get("compression") == "s2")
     _put(settings, "placement", config.get("placement"))
-    _put(settings, "metadata", _user_metadata(config.get("metadata")))
+    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
     return settings
 
 
@@ -200,28 +201,18 @@ def _put(settings, key, value, default=None):
     settings[key] = value
 
 
-def _user_metadata(metadata):
-    return {k: v for k, v in (metadata or {}).items() if not k.startswith(schema.SERVER_METADATA_PREFIX)}
-
-
-# -- NACK KeyValue and ObjectStore resources (camelCase spec -> the settings above) ------------------------
-_NACK_SOURCE = {
-    "name": ("name", None), "optStartSeq": ("opt_start_seq", None), "optStartTime": ("opt_start_time", None),
-    "filterSubject": ("filter_subject", None),
-    "externalApiPrefix": ("external.api", None), "externalDeliverPrefix": ("external.deliver", None),
-    "subjectTransforms": ("subject_transforms", {"source": ("src", None), "dest": ("dest", None)}),
-}
+# -- NACK KeyValue and ObjectStore resources (camelCase spec -> the settings above; nested objects as in a
+# NACK Stream) ------------------------------------------------------------------------------------------
 _NACK_COMMON = {
     "bucket": ("bucket", None), "description": ("description", None), "ttl": ("ttl", None),
     "maxBytes": ("max_bytes", None), "storage": ("storage", None), "replicas": ("replicas", None),
     "compression": ("compression", None), "metadata": ("metadata", None),
-    "placement": ("placement", {"cluster": ("cluster", None), "tags": ("tags", None)}),
+    "placement": NACK_STREAM_KEYS["placement"],
 }
 NACK_KV_KEYS = dict(_NACK_COMMON, **{
     "history": ("history", None), "maxValueSize": ("max_value_size", None),
     "limitMarkerTtl": ("limit_marker_ttl", None),
-    "republish": ("republish", {"source": ("src", None), "destination": ("dest", None),
-                                "headers_only": ("headers_only", None), "headersOnly": ("headers_only", None)}),
-    "mirror": ("mirror", _NACK_SOURCE), "sources": ("sources", _NACK_SOURCE),
+    "republish": NACK_STREAM_KEYS["republish"], "mirror": NACK_STREAM_KEYS["mirror"],
+    "sources": NACK_STREAM_KEYS["sources"],
 })
 NACK_OBJECT_STORE_KEYS = dict(_NACK_COMMON)

@@ -1,10 +1,12 @@
 """streams.d: load, validate and normalize stream definition files. Pure but for reading files.
 
-A file holds one stream in one of three spellings, all normalized to StreamConfig API JSON:
+A file holds one or more YAML documents. A stream has one of three spellings, all normalized to StreamConfig
+API JSON:
   native   top-level StreamConfig keys (as `nats stream info --json` shows them) + optional `consumers:`
   natscli  `nats stream info --json` output (config under `config`) or `nats stream add --output`
   NACK     a jetstream.nats.io Stream custom resource (camelCase keys under `spec`)
-Every file is checked before anything is returned; all problems are raised together.
+Every file is checked before anything is returned; all problems are raised together. Other kinds of documents
+(NACK Consumer, key-value buckets, object stores) are resources.py's: it passes load_specs its `resolve`.
 """
 import datetime
 import difflib
