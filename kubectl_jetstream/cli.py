@@ -108,7 +108,10 @@ def add_common_arguments(parser, suppress):
                       help="read NATS username/password keys from this Secret")
 
 
-def build_parser(prog=None):
+def build_parser(prog=None, words=None):
+    """The whole parser; with `words` (the command line), only the subcommands named in it get their
+    arguments (and their modules imported): the one that runs is always among them, and the others only need
+    their name and help line. A command's module costs its imports (platform, fractions, ...) otherwise."""
     prog = prog or program_name()
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -121,10 +124,10 @@ def build_parser(prog=None):
     add_common_arguments(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = command_module(name)
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(cmd)
-        add_common_arguments(cmd, suppress=True)
+        if words is None or name in words:
+            command_module(name).add_arguments(cmd)
+            add_common_arguments(cmd, suppress=True)
     return parser
 
 
@@ -165,7 +168,7 @@ def _exit_without_teardown(code):
 
 
 def _main(argv):
-    parser = build_parser()
+    parser = build_parser(words=set(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help

@@ -179,8 +179,10 @@ def connect_options(args, ep, creds_path):
 
 
 @contextlib.asynccontextmanager
-async def open_jetstream(ctx, timeout=None, check=True):
-    """Connect to NATS by whichever path applies and yield a `jetstream.JetStream`."""
+async def open_jetstream(ctx, timeout=None, check=False):
+    """Connect to NATS by whichever path applies and yield a `jetstream.JetStream`. With `check`, JetStream's
+    account info is asked for first (for `wait`); otherwise the command's first request shows whether
+    JetStream answers (same errors), one round trip sooner."""
     from .jetstream import JetStream
 
     args = ctx.args

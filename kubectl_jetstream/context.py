@@ -1,6 +1,5 @@
 """The shared plugin context: parsed flags, logging, definitions and the way to NATS, built once per command."""
 import sys
-import traceback
 
 from .errors import ToolError
 
@@ -30,6 +29,8 @@ class PluginContext:
 
     def report(self, exc, unexpected=False):
         if self.verbosity >= 2 or (unexpected and self.verbosity >= 1):
+            import traceback  # here: linecache and tokenize cost every command ~5 ms
+
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=self.stderr)
         message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
         lines = message.splitlines() or [type(exc).__name__]
@@ -89,9 +90,9 @@ class PluginContext:
             raise UsageError(f"--js-domain: {domain_problem(given)}")
         return js_domain(self._specs or [], given)
 
-    def jetstream(self, timeout=None, check=True):
+    def jetstream(self, timeout=None, check=False):
         """Async context manager yielding a connected `jetstream.JetStream` (timeout in seconds overrides
-        --timeout); check=False skips proving that JetStream answers (`check` reports that itself)."""
+        --timeout; `check`: ask for the account info first, see connect.open_jetstream)."""
         from .connect import open_jetstream
 
         return open_jetstream(self, timeout, check)

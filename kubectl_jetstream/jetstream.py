@@ -43,11 +43,12 @@ def _enable_websocket(url):
 nats = _import_nats_without_aiohttp()
 from nats import errors as nats_errors  # noqa: E402
 
-from .errors import (JS_ERR_NO_MESSAGE, JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JetStreamAPIError,
-                     JetStreamNotEnabled, NatsConnectionError)
+from .errors import (JS_ERR_NO_MESSAGE, JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JS_ERR_STREAM_NOT_FOUND,
+                     JetStreamAPIError, JetStreamNotEnabled, NatsConnectionError)
 
 API = "$JS.API."
 WINDOW = 128  # requests in flight at once
+FEW = 16  # up to this many named streams are looked up one by one, more with the paged list
 # Writes that give the same result when sent twice: after a reconnect they are sent again.
 IDEMPOTENT_WRITES = ("STREAM.CREATE.", "STREAM.UPDATE.", "CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.")
 RESENDS = 2  # how many times one request is sent again after the connection dropped under it
@@ -271,7 +272,7 @@ class JetStream:
         # A stream created between pages can shift offsets; keep the first copy of each name.
         seen, unique = set(), []
         for item in items:
-            name = item.get("config", {}).get("name") or item.get("name")
+            name = item if isinstance(item, str) else item.get("config", {}).get("name") or item.get("name")
             if name not in seen:
                 seen.add(name)
                 unique.append(item)
@@ -282,8 +283,29 @@ class JetStream:
         """Stream infos ({config, state, cluster, created}) of every stream, all pages."""
         return await self._paged("STREAM.LIST", "streams", {"subject": subject} if subject else None)
 
+    async def stream_names(self):
+        """The names of every stream, all pages: what `ls -o name` needs, without each stream's info."""
+        return await self._paged("STREAM.NAMES", "streams")
+
     async def stream_info(self, name):
         return await self.request(f"STREAM.INFO.{name}", None)
+
+    async def stream_infos(self, names):
+        """{name: stream info} of the named streams that exist. A few names: one STREAM.INFO each, pipelined
+        (a purge of one stream should not fetch the whole account); many: the paged list, fewer requests."""
+        if len(names) > FEW:
+            return {i["config"]["name"]: i for i in await self.list_streams() if i["config"]["name"] in names}
+
+        async def one(name):
+            try:
+                return await self.stream_info(name)
+            except JetStreamAPIError as exc:
+                if exc.err_code == JS_ERR_STREAM_NOT_FOUND:
+                    return None
+                raise
+
+        infos = await asyncio.gather(*(one(n) for n in names))
+        return {n: i for n, i in zip(names, infos) if i is not None}
 
     async def create_stream(self, config):
         return await self.request(f"STREAM.CREATE.{config['name']}", config, write=True)

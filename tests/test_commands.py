@@ -194,8 +194,10 @@ def test_ls_and_init_page_through_300_streams(nats_server, tmp_path):
     result = run_cli("init", "-f", folder, "--nats-url", nats_server.url)
     assert result.returncode == 0, result
     assert len(probe.streams(nats_server.url)) == 300
-    names = run_cli("ls", "-o", "name", "-f", folder, "--nats-url", nats_server.url).stdout.split()
+    with probe.ApiRecorder(nats_server.url) as recorder:
+        names = run_cli("ls", "-o", "name", "-f", folder, "--nats-url", nats_server.url).stdout.split()
     assert len(names) == 300 and names[-1] == "stream/S299"
+    assert recorder.subjects == ["$JS.API.STREAM.NAMES"]  # the names API, not every stream's info
     with probe.ApiRecorder(nats_server.url) as recorder:
         again = run_cli("init", "-f", folder, "--nats-url", nats_server.url)
     assert again.returncode == 0 and recorder.writes == []

@@ -52,6 +52,17 @@ def test_purge_whole_stream_reports_before_and_after(loaded):
     assert "8 → 0" in result.stdout
 
 
+def test_purge_asks_only_for_the_named_stream(loaded):
+    """natscli's requests: the stream's info, the purge, the info after; no list of the whole account."""
+    url, folder = loaded
+    with probe.ApiRecorder(url) as recorder:
+        result = run_cli("purge", "JOBS", "-y", "--nats-url", url, cwd=folder.parent)
+    assert result.returncode == 0, result
+    assert sorted(recorder.subjects) == ["$JS.API.STREAM.INFO.JOBS", "$JS.API.STREAM.INFO.JOBS",
+                                         "$JS.API.STREAM.PURGE.JOBS"]
+    assert counts(url) == {"EVENTS": 8, "JOBS": 0, "OTHER": 2} and "4 → 0" in result.stdout
+
+
 def test_purge_by_subject(loaded):
     url, folder = loaded
     assert run_cli("purge", "EVENTS", "--subject", "events.a", "-y", "--nats-url", url).returncode == 0

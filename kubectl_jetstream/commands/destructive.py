@@ -65,7 +65,7 @@ async def run_destructive(ctx, args, verb, names, act, describe_extra="", create
     creates them) instead of reporting them as not found.
     """
     async with ctx.jetstream() as js:
-        server = {i["config"]["name"]: i for i in await js.list_streams()}
+        server = await js.stream_infos(names)
         outcomes = [Outcome(name, verb) for name in names]
         found = [o for o in outcomes if o.stream in server]
         absent = [o for o in outcomes if o.stream not in server]

@@ -19,6 +19,8 @@ def add_arguments(parser):
 
 def run(ctx, args):
     if not args.watch:
+        if args.output == "name":  # names only: no streams.d, no stream infos (the server's names API)
+            return ctx.run(_names(ctx))
         return ctx.run(_ls(ctx, args, ctx.load_specs(required=False)))
     from .watch import watch, watch_interval
 
@@ -27,6 +29,14 @@ def run(ctx, args):
         return ctx.run(watch(ctx, args, ctx.load_specs(required=False), interval))
     except KeyboardInterrupt:  # how a watch ends, as with kubectl get -w
         return 0
+
+
+async def _names(ctx):
+    async with ctx.jetstream() as js:
+        names = await js.stream_names()
+    if names:
+        ctx.echo("\n".join(address(name) for name in sorted(names)))
+    return 0
 
 
 async def _ls(ctx, args, specs):
@@ -41,10 +51,7 @@ async def _ls(ctx, args, specs):
     defined = {s.name: s for s in specs or []}
     missing = missing_names(infos, defined)
     fmt = args.output
-    if fmt == "name":
-        for info in infos:
-            ctx.echo(address(info["config"]["name"]))
-    elif fmt in ("json", "yaml"):
+    if fmt in ("json", "yaml"):
         items = []
         for info in infos:
             item = {"name": info["config"]["name"], "kind": kind_of(info["config"]).name, **info}

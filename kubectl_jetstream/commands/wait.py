@@ -44,8 +44,8 @@ async def wait_until_ready(ctx, duration, announce=False):
     while True:
         try:
             attempt = min(ATTEMPT_TIMEOUT, max(deadline - time.monotonic(), 0.1))
-            async with ctx.jetstream(timeout=attempt) as js:
-                await js.check_jetstream()
+            async with ctx.jetstream(timeout=attempt, check=True):
+                pass
             if announce:
                 ctx.echo("NATS is ready: JetStream answers")
             return
