@@ -138,7 +138,7 @@ def command_module(name):
 def main(argv=None):
     if argv is not None:  # called in-process (tests): an ordinary function
         return _main(list(argv))
-    code = _main(sys.argv[1:])
+    code = _main(sys.argv[1:], program=True)
     _exit_without_teardown(code)
     return code
 
@@ -167,7 +167,7 @@ def _exit_without_teardown(code):
     os._exit(code)
 
 
-def _main(argv):
+def _main(argv, program=False):
     parser = build_parser(words=set(argv))
     try:
         args = parser.parse_args(argv)
@@ -182,6 +182,7 @@ def _main(argv):
     from .context import PluginContext
 
     ctx = PluginContext(args)
+    ctx.may_fork = program  # the Kubernetes side in a child process (kubechild.py); not inside a caller's process
     if ctx.verbosity < 2:
         # asyncio logs transport chatter on stderr (e.g. "returning true from eof_received() has no effect
         # when using ssl" after every TLS connection); it is noise unless debugging.

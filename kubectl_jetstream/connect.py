@@ -104,9 +104,14 @@ def endpoint(ctx):
         ctx.log(f"connecting directly to {redact_url(args.nats_url)} (--nats-url)")
         yield Endpoint(url=args.nats_url, via="direct", detail="--nats-url")
         return
-    from .kube import kube_endpoint
+    child, ctx.kube_child = ctx.kube_child, None
+    if child is not None:  # started by ctx.run, already at work
+        found = child.endpoint()
+    else:
+        from .kube import kube_endpoint
 
-    with kube_endpoint(ctx) as ep:
+        found = kube_endpoint(ctx)
+    with found as ep:
         ctx.log(f"reaching NATS via {ep.via}: {ep.detail or ep.url}")
         yield ep
 

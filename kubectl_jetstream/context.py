@@ -14,6 +14,8 @@ class PluginContext:
         self.done = []
         self._specs = None
         self.connections = []  # the JetStream connections opened (their `unanswered` writes)
+        self.may_fork = False  # set by cli.main when the plugin runs as a program
+        self.kube_child = None  # kubechild.KubeChild started by run(), used by the first connection
 
     # -- messages -------------------------------------------------------------------------------
     def log(self, message, level=1):
@@ -29,13 +31,16 @@ class PluginContext:
 
     def report(self, exc, unexpected=False):
         if self.verbosity >= 2 or (unexpected and self.verbosity >= 1):
-            import traceback  # here: linecache and tokenize cost every command ~5 ms
-
-            traceback.print_exception(type(exc), exc, exc.__traceback__, file=self.stderr)
+            self.report_traceback(exc)
         message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
         lines = message.splitlines() or [type(exc).__name__]
         for line in lines:
             print(f"error: {line}", file=self.stderr, flush=True)
+
+    def report_traceback(self, exc):
+        import traceback  # here: linecache and tokenize cost every command ~5 ms
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=self.stderr)
 
     def report_interrupt(self):
         print("interrupted", file=self.stderr, flush=True)
@@ -97,7 +102,20 @@ class PluginContext:
 
         return open_jetstream(self, timeout, check)
 
-    def run(self, coroutine):
-        import asyncio
+    def run(self, coroutine, kube_early=True):
+        """Run the command's coroutine. Through Kubernetes, the Kubernetes side starts first in a child
+        process (kubechild.py), so that it overlaps asyncio's and nats-py's imports; `kube_early=False` for
+        commands that wait for the Kubernetes side themselves."""
+        if kube_early and self.may_fork and not self.args.nats_url:
+            from . import kubechild
 
-        return asyncio.run(coroutine)
+            if kubechild.available():
+                self.kube_child = kubechild.KubeChild(self)
+        try:
+            import asyncio
+
+            return asyncio.run(coroutine)
+        finally:
+            if self.kube_child is not None:  # the command ended before it connected
+                self.kube_child.close()
+                self.kube_child = None

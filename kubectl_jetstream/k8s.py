@@ -1,6 +1,6 @@
 """The parts of the kubernetes Python client the plugin uses, imported without its generated API classes and
-models: `Configuration`, the kubeconfig and in-cluster loaders, `ApiClient` (for its REST client and default
-headers), `ApiException`, and the websocket opener of `kubernetes.stream`.
+models: `Configuration`, the kubeconfig and in-cluster loaders, its REST client (`rest.RESTClientObject`),
+`ApiException`, and the websocket opener of `kubernetes.stream`.
 
 Why: `import kubernetes` (any submodule: Python runs the package's `__init__` first) imports
 `kubernetes.client`, and with kubernetes <= 35 (the release zipapp bundles 35) that package's `__init__`
@@ -15,13 +15,20 @@ defines (`kubernetes.client.CoreV1Api`, `kubernetes.__version__`) runs that `__i
 code in the same process (the tests) still sees the whole client. When `kubernetes` is already imported,
 nothing is deferred and this is a plain import.
 
-    from .k8s import Configuration, ApiClient, KubeConfigLoader, ...   # what kube.py and portforward.py use
+Three more imports only serve rare paths and are stood in for until used (`_stand_in`): `ApiClient` (pydantic,
+dateutil, a thread pool; the kubeconfig loader only builds one to refresh an OIDC token), `requests_oauthlib`
+and `oauthlib.oauth2` (requests, charset_normalizer, idna; only for that OIDC refresh) and `requests.utils`
+(`should_bypass_proxies`, only when a proxy is configured). Together about half of the client's import time.
+The first call or attribute use imports the real module, so every path still works as the client wrote it.
+
+    from .k8s import Configuration, RESTClient, KubeConfigLoader, ...   # what kube.py and portforward.py use
 """
 import importlib
 import importlib.machinery
 import importlib.util
 import sys
 import threading
+import types
 from urllib.parse import quote, urlencode
 
 _lock = threading.RLock()
@@ -57,30 +64,79 @@ def _defer_package_init(name):
     return module
 
 
+class _StandIn(types.ModuleType):
+    """A module that is not imported yet: the first use of any attribute imports the real one in its place."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):  # the import system asks for __path__, __file__...
+            raise AttributeError(attr)
+        return getattr(_real(self.__name__), attr)
+
+
+_stood_in = []  # names of the modules given stand-ins
+
+
+def _real(name):
+    """The real module `name`. The first time, every stand-in is replaced by its real module (they import each
+    other: requests_oauthlib imports oauthlib.common, which needs the real oauthlib package)."""
+    with _lock:
+        stand_ins = [n for n, m in list(sys.modules.items()) if isinstance(m, _StandIn)]
+        for n in stand_ins:
+            del sys.modules[n]
+        for n in _stood_in if stand_ins else ():
+            importlib.import_module(n)
+        return importlib.import_module(name)
+
+
+def _deferred_call(module, attr):
+    def call(*args, **kwargs):
+        return getattr(_real(module), attr)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = attr
+    return call
+
+
+def _stand_in(name, *callables):
+    """Register a stand-in for module `name` (and its parents) unless it is imported already; `from name import
+    X` for X in `callables` gives a function that imports the real module when called."""
+    if name in sys.modules or importlib.util.find_spec(name.split(".")[0]) is None:
+        return
+    _stood_in.append(name)
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        if prefix not in sys.modules:
+            sys.modules[prefix] = _StandIn(prefix)
+    for attr in callables:
+        setattr(sys.modules[name], attr, _deferred_call(name, attr))
+
+
 def _load():
     if "kubernetes" not in sys.modules:
         _defer_package_init("kubernetes")
         client = _defer_package_init("kubernetes.client")
         _defer_package_init("kubernetes.client.models")  # api_client.py imports it; only deserialize uses it
         from kubernetes.client.configuration import Configuration as configuration_class
-        from kubernetes.client.api_client import ApiClient as api_client_class
         # kubernetes.config's loaders do `from kubernetes.client import ApiClient, Configuration`
         client.__dict__.setdefault("Configuration", configuration_class)
-        client.__dict__.setdefault("ApiClient", api_client_class)
+        client.__dict__.setdefault("ApiClient", _deferred_call("kubernetes.client.api_client", "ApiClient"))
+        _stand_in("oauthlib.oauth2")
+        _stand_in("requests_oauthlib", "OAuth2Session")
+        _stand_in("requests.utils", "should_bypass_proxies")
 
 
 with _lock:
     _load()
 
-from kubernetes.client.api_client import ApiClient  # noqa: E402
 from kubernetes.client.configuration import Configuration  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
+from kubernetes.client.rest import RESTClientObject as RESTClient  # noqa: E402
 from kubernetes.config.config_exception import ConfigException  # noqa: E402
 from kubernetes.config.incluster_config import InClusterConfigLoader  # noqa: E402
 from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader  # noqa: E402
 from kubernetes.stream.ws_client import create_websocket, get_websocket_url  # noqa: E402
 
-__all__ = ["ApiClient", "ApiException", "ConfigException", "ConfigNode", "Configuration", "InClusterConfigLoader",
+__all__ = ["RESTClient", "ApiException", "ConfigException", "ConfigNode", "Configuration", "InClusterConfigLoader",
            "KubeConfigLoader", "api_url", "auth_headers", "create_websocket", "get_websocket_url"]
 
 

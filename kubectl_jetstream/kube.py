@@ -7,7 +7,7 @@ Imported lazily (by connect.py) so that `--help` and `version --client` never im
         ...connect nats-py to ep.url...
     wait_for_ready_pod(ctx, deadline)   # for `wait`: until the NATS Service has a ready pod
 
-Objects are read as plain JSON with GETs sent through the client's REST layer (`ApiClient.rest_client`, with
+Objects are read as plain JSON with GETs sent through the client's REST layer (`rest.RESTClientObject`, with
 the headers and credentials the generated `CoreV1Api` methods send): no generated API class or model is imported
 (see k8s.py; they cost 0.1-0.3 s and 20-30 MB per command), the code is the same for every kubernetes client version, and a
 server field the models do not know cannot break deserialization.
@@ -28,10 +28,11 @@ import yaml
 with warnings.catch_warnings():
     # google-auth (imported by kubernetes.config) warns on every run under an old Python; not our user's concern
     warnings.simplefilter("ignore", FutureWarning)
-    from .k8s import (ApiClient, ApiException, ConfigException, ConfigNode, Configuration, InClusterConfigLoader,
-                      KubeConfigLoader, api_path, api_url, auth_headers)
+    from .k8s import (ApiException, ConfigException, ConfigNode, Configuration, InClusterConfigLoader,
+                      KubeConfigLoader, RESTClient, api_path, api_url, auth_headers)
 from urllib3.exceptions import HTTPError
 
+from . import __version__
 from .connect import Endpoint
 from .errors import AmbiguousService, KubernetesError, ToolError, Unreachable, UsageError
 from .portforward import PortForwarder, Target
@@ -44,6 +45,7 @@ NATS_LABEL = ("app.kubernetes.io/name", "nats")
 COMPONENT_LABEL = ("app.kubernetes.io/component", "nats")
 OVERRIDE_CONTEXT = "kubectl-jetstream/flags"
 RBAC_HINT = "see docs/rbac.yaml"
+USER_AGENT = f"kubectl-jetstream/{__version__}"
 
 
 class KubeAuthError(KubernetesError):
@@ -156,7 +158,7 @@ class Kube:
         self.source = source  # e.g. 'context "kind-dev"' or "in-cluster service account"
         self.request_timeout = request_timeout
         self.log = log or (lambda message, level=1: None)
-        self.api_client = ApiClient(configuration=configuration)
+        self.rest_client = RESTClient(configuration)
 
     @property
     def host(self):
@@ -170,7 +172,7 @@ class Kube:
 
     def close(self):
         try:
-            self.api_client.close()
+            self.rest_client.pool_manager.clear()
         except Exception:
             pass
 
@@ -184,12 +186,11 @@ class Kube:
         params.setdefault("namespace", self.namespace)
         try:
             query = list(query)
-            headers = dict(self.api_client.default_headers)  # User-Agent
-            headers["Accept"] = "application/json"
+            headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             headers.update(auth_headers(self.configuration, query))
             url = api_url(self.configuration, api_path(path, **params), query)
             # (connect, read): older clients ignore a float total timeout
-            response = self.api_client.rest_client.request(
+            response = self.rest_client.request(
                 "GET", url, headers=headers, _request_timeout=(timeout, timeout) if timeout is not None else None)
             # kubernetes <= 35 reads the body and raises ApiException for a non-2xx status; 37 does neither
             data = response.data if response.data is not None else response.read()

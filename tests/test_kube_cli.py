@@ -148,6 +148,39 @@ def test_no_kubernetes_configuration():
     assert "no Kubernetes configuration found" in result.stderr and "--nats-url" in result.stderr
 
 
+def test_kubernetes_side_runs_in_a_child_process_beside_the_nats_imports(fleet):
+    """The kubeconfig, API requests and the forward happen in a forked child while the command imports nats-py;
+    the child ends with the command (no forward left open)."""
+    result = kcli(fleet, "ls", "-vv")
+    assert result.returncode == 0, result
+    line = next(line for line in result.stderr.splitlines() if "Kubernetes side in child process" in line)
+    child, parent = (int(word.strip("()")) for word in line.split() if word.strip("()").isdigit())
+    assert child != parent
+    assert not fleet.active_forwards()
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
+def test_kube_path_imports_no_oidc_or_pydantic_until_needed():
+    """requests/oauthlib (OIDC refresh only) and pydantic (ApiClient) stay unimported, yet resolve when used."""
+    code = """
+import sys
+import kubectl_jetstream.kube, kubectl_jetstream.portforward
+loaded = [m for m in ("pydantic", "requests", "oauthlib", "requests_oauthlib", "kubernetes.client.api_client")
+          if type(sys.modules.get(m)).__name__ == "module"]
+from kubernetes.config import kube_config
+from kubernetes.stream import ws_client
+session = kube_config.OAuth2Session(client_id="x")
+print(loaded, type(session).__module__, kube_config.oauthlib.oauth2.rfc6749.errors.InvalidClientIdError.__name__,
+      type(kube_config.ApiClient(configuration=kubectl_jetstream.kube.Configuration())).__name__,
+      ws_client.should_bypass_proxies("https://10.0.0.1", no_proxy=None))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "requests_oauthlib.oauth2_session", "InvalidClientIdError", "ApiClient",
+                                   "False"]
+
+
 # -- errors -----------------------------------------------------------------------------------------------
 
 

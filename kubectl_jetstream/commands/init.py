@@ -21,7 +21,7 @@ def run(ctx, args):
         from ..errors import UsageError
 
         raise UsageError("--prune works on the whole streams.d; do not name streams with it")
-    return ctx.run(_init(ctx, args, specs))
+    return ctx.run(_init(ctx, args, specs), kube_early=not args.wait)
 
 
 async def _init(ctx, args, specs):

@@ -15,7 +15,7 @@ def add_arguments(parser):
 
 
 def run(ctx, args):
-    ctx.run(wait_until_ready(ctx, args.timeout or "60s", announce=True))
+    ctx.run(wait_until_ready(ctx, args.timeout or "60s", announce=True), kube_early=False)
     return 0
 
 
