@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test e2e bench dist clean
+.PHONY: install demo test e2e bench bench-peers dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,18 @@ dist: $(STAMP)
 	$(PY) scripts/build_dist.py
 
 # Start-up, init/no-op init/ls/diff of 1000 generated streams (direct and through the Kubernetes port-forward)
-# against the old init Job's approach, on a nats-server it starts; table on stdout, bench/results.json.
+# against the old init Job's approach, on a nats-server it starts, then the same work beside natscli (see
+# bench-peers); tables on stdout, bench/results.json.
 # `$(PY) bench/run.py --quick` is the 20-stream smoke version; docs/performance.md has the latest figures.
 # bench/keep.py: recreate --keep-messages of 1,000,000 messages against the server's own sourcing.
 bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/keep.py
+
+# Only the comparison with natscli (built once from the Go module proxy into the e2e binaries' cache) and, when
+# the e2e binaries are built, its Kubernetes rows on the real kube-apiserver; `make bench` includes it.
+bench-peers: $(STAMP)
+	$(PY) bench/run.py --peers-only
 
 # The plugin against a real kube-apiserver 1.34 + etcd + kube-controller-manager + kwok, built from Go modules
 # into ~/.cache/kubectl-jetstream-e2e/bin (once; see e2e/README.md). CLUSTER=existing: the cluster of $KUBECONFIG.

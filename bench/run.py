@@ -44,6 +44,7 @@ sys.path[:0] = [str(BENCH), str(REPO / "tests"), str(REPO)]
 
 import generate  # noqa: E402
 import measure  # noqa: E402
+import peers  # noqa: E402
 from measure import CommandFailed  # noqa: E402
 from natsserver import NatsServer, nats_server_binary  # noqa: E402
 from probe import ApiRecorder  # noqa: E402
@@ -73,6 +74,12 @@ def parse_args(argv=None):
     p.add_argument("--startup-runs", type=int, default=None, help="runs per start-up figure (default 15; --quick 3)")
     p.add_argument("--quick", action="store_true", help="a small, fast run for the smoke test")
     p.add_argument("--no-portforward", action="store_true", help="skip the port-forward path")
+    p.add_argument("--peers-only", action="store_true", help="only the natscli comparison (make bench-peers)")
+    p.add_argument("--no-peers", action="store_true", help="skip the natscli comparison")
+    p.add_argument("--peer-runs", type=int, default=None,
+                   help="runs per single-shot command beside natscli (default 5; --quick 1)")
+    p.add_argument("--peer-loop-runs", type=int, default=1,
+                   help="runs of the 1000-stream loops beside natscli (default 1: natscli's loop takes a minute)")
     p.add_argument("--store-dir", default=None,
                    help="parent folder of the nats-server stores (default /dev/shm, a tmpfs, when it exists: "
                         "the disk is the machine's, not the plugin's; e.g. --store-dir /var/tmp for a disk)")
@@ -82,6 +89,7 @@ def parse_args(argv=None):
     args.streams = args.streams or (20 if args.quick else 1000)
     args.runs = args.runs or (1 if args.quick else 3)
     args.startup_runs = args.startup_runs or (3 if args.quick else 15)
+    args.peer_runs = args.peer_runs or (1 if args.quick else 5)
     if args.store_dir is None:
         shm = "/dev/shm"
         args.store_dir = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
@@ -129,7 +137,10 @@ def filesystem_of(path):
 
 
 def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "KUBECONFIG", "KUBERNETES_"))}
+    # PYTHONDONTWRITEBYTECODE would make every plugin process compile its modules again; an installed package
+    # has its bytecode (pip compiles it), so the warm-up runs write it here too.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NATS_", "KUBECONFIG", "KUBERNETES_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env["KUBECONFIG"] = os.devnull  # never touch the developer's cluster
     env.update(extra or {})
     return env
@@ -442,19 +453,19 @@ def table_rows(results):
 HEADERS = ["figure", "median", "min", "max", "CPU", "peak RSS", "notes"]
 
 
-def render_text(rows):
-    widths = [max(len(str(r[i])) for r in rows + [HEADERS]) for i in range(len(HEADERS))]
-    right = {1, 2, 3, 4, 5}
+def render_text(rows, headers=HEADERS, right=(1, 2, 3, 4, 5)):
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
     lines = []
-    for row in [HEADERS] + rows:
+    for row in [headers] + rows:
         cells = [str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def render_markdown(rows):
-    lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---:|---:|---:|---|"]
+def render_markdown(rows, headers=HEADERS, right=(1, 2, 3, 4, 5)):
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -478,6 +489,27 @@ def render_targets(targets):
     return "\n".join(lines)
 
 
+def print_peers(result, markdown):
+    if "skipped" in result:
+        print(f"\nnatscli comparison {result['skipped']}")
+        return
+    rows = peers.table_rows(result, fmt_time)
+    right = (2, 3, 4, 5, 6, 7)
+    print(f"\nbeside natscli {result['natscli']} (medians; plugin/natscli below 1: the plugin is faster):")
+    print(render_text(rows, peers.PEER_HEADERS, right))
+    kube = result.get("kubernetes") or {}
+    if "skipped" in kube:
+        print(f"Kubernetes rows skipped: {kube['skipped']}")
+    elif "cluster" in kube:
+        print(f"Kubernetes rows on the {kube['cluster']}")
+    print("\n".join(peers.floor_lines(result, fmt_time)))
+    print("\npeer targets (goals, not assertions):")
+    print(render_targets(result["targets"]))
+    if markdown:
+        print()
+        print(render_markdown(rows, peers.PEER_HEADERS, right))
+
+
 def main(argv=None):
     args = parse_args(argv)
     started = time.monotonic()
@@ -492,32 +524,41 @@ def main(argv=None):
           f"{results['machine']['cpu']}; nats-server store in {args.store_dir} "
           f"({results['params']['store_fs']}); load {results['machine']['loadavg_start'][0]:.2f}", flush=True)
     workdir = tempfile.mkdtemp(prefix="kjs-bench-")
+    problems = []
     try:
-        results["startup"] = bench_startup(args, cli, env)
-        print(f"  start-up done ({time.monotonic() - started:.0f} s)", flush=True)
-        streams, problems = bench_streams(args, cli, env, workdir, not args.no_portforward)
-        results.update(streams)
+        if not args.peers_only:
+            results["startup"] = bench_startup(args, cli, env)
+            print(f"  start-up done ({time.monotonic() - started:.0f} s)", flush=True)
+            streams, problems = bench_streams(args, cli, env, workdir, not args.no_portforward)
+            results.update(streams)
+        if not args.no_peers:
+            results["peers"] = peers.bench_peers(args, cli, env, fresh_server,
+                                                 log=lambda line: print(line, flush=True))
     except (CommandFailed, RuntimeError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    results["ratios"] = ratios(results)
-    results["peak_rss_mb"] = peak_rss(results)
-    results["targets"] = evaluate_targets(results)
+    if not args.peers_only:
+        results["ratios"] = ratios(results)
+        results["peak_rss_mb"] = peak_rss(results)
+        results["targets"] = evaluate_targets(results)
     results["problems"] = problems
     results["machine"]["loadavg_end"] = list(os.getloadavg())
     results["elapsed_s"] = time.monotonic() - started
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
-    rows = table_rows(results)
-    print()
-    print(render_text(rows))
-    print("\ntargets (goals, not assertions):")
-    print(render_targets(results["targets"]))
-    if args.markdown:
+    if not args.peers_only:
+        rows = table_rows(results)
         print()
-        print(render_markdown(rows))
+        print(render_text(rows))
+        print("\ntargets (goals, not assertions):")
+        print(render_targets(results["targets"]))
+        if args.markdown:
+            print()
+            print(render_markdown(rows))
+    if "peers" in results:
+        print_peers(results["peers"], args.markdown)
     print(f"\nresults: {args.json} ({results['elapsed_s']:.0f} s; load {results['machine']['loadavg_end'][0]:.2f})")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)

@@ -62,6 +62,20 @@ def test_quick_bench_produces_every_figure(tmp_path):
     assert len(results["targets"]) >= 10
     assert all(t["met"] in (True, False) for t in results["targets"]), results["targets"]
 
+    # natscli beside the plugin: measured when natscli is already built (--quick never builds it), else a
+    # clear "skipped" line; the Kubernetes rows are never in --quick.
+    peers = results["peers"]
+    if "skipped" in peers:
+        assert "natscli" in peers["skipped"] and "natscli comparison skipped" in proc.stdout
+    else:
+        for key in ("create", "noop", "diff", "delete", "help", "ls", "ls_json", "ls_name", "info", "purge"):
+            row = peers["direct"][key]
+            assert figure_ok(row["plugin"]) and figure_ok(row["natscli"]) and row["ratio"] > 0, key
+        assert figure_ok(peers["direct"]["floors"]["import"]) and figure_ok(peers["direct"]["floors"]["request"])
+        assert peers["kubernetes"] == {"skipped": "--quick"}
+        assert len(peers["targets"]) == 7
+        assert "beside natscli" in proc.stdout and "peer targets" in proc.stdout
+
     for label in ("python -c pass", "--help", "version --client", "no-op re-init", "ls -o json", "diff",
                   "baseline: old init Job", "(port-forward)", "targets (goals, not assertions)"):
         assert label in proc.stdout, label
