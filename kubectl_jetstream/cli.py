@@ -11,7 +11,7 @@ import signal
 import sys
 
 from . import __version__
-from .errors import ExitStatus, ToolError
+from .errors import ExitStatus, ToolError, exit_status_of
 
 COMMANDS = {
     "init": "Create or update streams and consumers to match streams.d",
@@ -201,4 +201,4 @@ def _main(argv, program=False):
         return int(ExitStatus.INTERRUPTED)
     except Exception as exc:  # a bug, or an error class not mapped yet: still one line without -v
         ctx.report(exc, unexpected=True)
-        return int(ExitStatus.UNREACHABLE if isinstance(exc, (OSError, TimeoutError)) else ExitStatus.USAGE)
+        return int(exit_status_of(exc))

@@ -1,7 +1,7 @@
 """The shared plugin context: parsed flags, logging, definitions and the way to NATS, built once per command."""
 import sys
 
-from .errors import ToolError
+from .errors import error_message
 
 
 class PluginContext:
@@ -32,7 +32,7 @@ class PluginContext:
     def report(self, exc, unexpected=False):
         if self.verbosity >= 2 or (unexpected and self.verbosity >= 1):
             self.report_traceback(exc)
-        message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+        message = error_message(exc)
         lines = message.splitlines() or [type(exc).__name__]
         for line in lines:
             print(f"error: {line}", file=self.stderr, flush=True)

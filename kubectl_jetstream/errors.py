@@ -76,6 +76,19 @@ class AmbiguousService(UsageError):
     """Discovery found several NATS Services; the user must pick one with --service."""
 
 
+def error_message(exc):
+    """What `error: ...` says: a ToolError's own message; for anything else (a bug, an unmapped error) its type
+    too."""
+    return str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+
+
+def exit_status_of(exc):
+    """A ToolError's exit status; anything else: 3 for OS errors and timeouts (cannot reach), else 2."""
+    if isinstance(exc, ToolError):
+        return ExitStatus(exc.exit_status)
+    return ExitStatus.UNREACHABLE if isinstance(exc, (OSError, TimeoutError)) else ExitStatus.USAGE
+
+
 class JetStreamAPIError(ToolError):
     """The JetStream API answered a request with an error (e.g. 10058 stream name in use)."""
 

@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 
-from .errors import ExitStatus, ToolError, Unreachable
+from .errors import ExitStatus, ToolError, Unreachable, error_message, exit_status_of
 
 ENDPOINT_FIELDS = ("url", "via", "detail", "creds", "token", "user", "password")
 CHILD_EXIT_WAIT = 2.0  # seconds the parent waits for the child to close the forward
@@ -131,15 +131,10 @@ def _serve(ctx, out, inp):
             line = inp.readline()  # end of file: the parent is done with NATS
             if line:
                 raise Unreachable(json.loads(line)["failed"])
-    except ToolError as exc:
-        if ctx.verbosity >= 2:
+    except Exception as exc:  # as cli.main reports it; a traceback with -vv (-v for an unexpected error)
+        if ctx.verbosity >= 2 or (ctx.verbosity >= 1 and not isinstance(exc, ToolError)):
             ctx.report_traceback(exc)
-        _send(out, {"message": str(exc), "exit_status": int(exc.exit_status)})
-    except Exception as exc:  # a bug, or an error class not mapped: as cli.main reports it
-        if ctx.verbosity >= 1:
-            ctx.report_traceback(exc)
-        status = ExitStatus.UNREACHABLE if isinstance(exc, (OSError, TimeoutError)) else ExitStatus.USAGE
-        _send(out, {"message": f"{type(exc).__name__}: {exc}", "exit_status": int(status)})
+        _send(out, {"message": error_message(exc), "exit_status": int(exit_status_of(exc))})
 
 
 def _send(f, message):
