@@ -221,6 +221,16 @@ class Rows:
         return out
 
 
+def run_side(run, argv, key, url, purge_count):
+    """One measured command; for a purge, the stream is filled first and must be empty after."""
+    if key == "purge":
+        fill(url, PURGE_STREAM, purge_count)
+    sample = run(argv)
+    if key == "purge" and messages_in(url, PURGE_STREAM) != 0:
+        raise CommandFailed(f"{' '.join(map(str, argv))} left messages in {PURGE_STREAM}")
+    return sample
+
+
 def _plugin(cli, args, url):
     return cli + args + ["--nats-url", url]
 
@@ -294,11 +304,7 @@ def bench_direct(args, cli, env, nats, workdir, fresh_server, log):
                 if number % 2:
                     sides.reverse()
                 for side, argv in sides:
-                    if key == "purge":
-                        fill(url, PURGE_STREAM, purge_count)
-                    sample = run(argv)
-                    if key == "purge" and messages_in(url, PURGE_STREAM) != 0:
-                        raise CommandFailed(f"{side} purge left messages in {PURGE_STREAM}")
+                    sample = run_side(run, argv, key, url, purge_count)
                     if number:
                         rows.add(key, side, sample)
             if number:

@@ -14,7 +14,7 @@ import e2e_harness as harness
 import generate
 import measure
 from measure import CommandFailed
-from peers import PURGE_STREAM, Rows, create_streams, fill, messages_in, q
+from peers import PURGE_STREAM, Rows, create_streams, q, run_side
 
 E2E_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kwok")
 
@@ -94,11 +94,7 @@ def _rows(args, cli, env, nats, workdir, kubectl, cluster, dep, log):
                 if number % 2:
                     sides.reverse()
                 for side, row, argv in sides:
-                    if key == "purge":
-                        fill(url, PURGE_STREAM, purge_count)
-                    sample = run(argv)
-                    if key == "purge" and messages_in(url, PURGE_STREAM) != 0:
-                        raise CommandFailed(f"{' '.join(argv)} left messages in {PURGE_STREAM}")
+                    sample = run_side(run, argv, key, url, purge_count)
                     if number:
                         rows.add(row, side, sample)
                         if side == "plugin":
