@@ -183,6 +183,14 @@ def connect_options(args, ep, creds_path):
     return options
 
 
+def preflight(ctx, timeout=None):
+    """What is checked before NATS or Kubernetes is reached (bad input: exit 2, nothing asked of anyone):
+    returns the timeout in seconds and the JetStream domain."""
+    timeout = timeout or timeout_seconds(ctx.args.timeout or DEFAULT_TIMEOUT)
+    check_flags(ctx.args)
+    return timeout, ctx.js_domain()
+
+
 @contextlib.asynccontextmanager
 async def open_jetstream(ctx, timeout=None, check=False):
     """Connect to NATS by whichever path applies and yield a `jetstream.JetStream`. With `check`, JetStream's
@@ -191,9 +199,7 @@ async def open_jetstream(ctx, timeout=None, check=False):
     from .jetstream import JetStream
 
     args = ctx.args
-    timeout = timeout or timeout_seconds(args.timeout or DEFAULT_TIMEOUT)
-    check_flags(args)
-    domain = ctx.js_domain()
+    timeout, domain = preflight(ctx, timeout)
     with endpoint(ctx) as ep, _creds_file(ep.creds) as creds_path:
         options = connect_options(args, ep, creds_path)
         servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]

@@ -108,10 +108,10 @@ class PluginContext:
         commands that wait for the Kubernetes side themselves."""
         if kube_early and self.may_fork and not self.args.nats_url:
             from . import kubechild
-            from .connect import check_flags
+            from .connect import preflight
 
             if kubechild.available():
-                check_flags(self.args)  # bad flags stop the command before the Kubernetes API is asked anything
+                preflight(self)  # bad flags stop the command before the Kubernetes API is asked anything
                 self.kube_child = kubechild.KubeChild(self)
         try:
             import asyncio

@@ -161,6 +161,13 @@ def test_kubernetes_side_runs_in_a_child_process_beside_the_nats_imports(fleet):
         os.kill(child, 0)
 
 
+@pytest.mark.parametrize("flags", [["--password", "secret"], ["--js-domain", "a.b"], ["--timeout", "soon"]])
+def test_bad_connection_flags_stop_before_the_kubernetes_api_is_asked(fleet, flags):
+    result = kcli(fleet, "purge", "AGENT_WORK", "-y", *flags)
+    assert result.returncode == 2, result
+    assert fleet.calls() == []
+
+
 def test_kube_path_imports_no_oidc_or_pydantic_until_needed():
     """requests/oauthlib (OIDC refresh only) and pydantic (ApiClient) stay unimported, yet resolve when used."""
     code = """
