@@ -7,6 +7,7 @@ bounds how many are in flight so a port-forward is not flooded.
 import asyncio
 import contextlib
 import json
+import re
 import ssl
 import sys
 
@@ -295,6 +296,7 @@ class JetStream:
         (a purge of one stream should not fetch the whole account); many: the paged list, fewer requests."""
         if len(names) > FEW:
             return {i["config"]["name"]: i for i in await self.list_streams() if i["config"]["name"] in names}
+        names = [n for n in names if _could_be_stream(n)]  # "a.b" would be another API subject: not found
 
         async def one(name):
             try:
@@ -380,6 +382,18 @@ class JetStream:
                         server[name]["consumers"][item["name"]] = item["config"]
                     server[name]["consumer_infos"].append(item)
         return server
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")  # certainly valid; anything else is asked of spec's rule
+
+
+def _could_be_stream(name):
+    """Whether a stream can have this name (spec.name_problem, imported only for unusual names)."""
+    if PLAIN_NAME.fullmatch(name):
+        return True
+    from .spec import name_problem
+
+    return name_problem(name) is None
 
 
 async def _abandon(nc):

@@ -63,6 +63,16 @@ def test_purge_asks_only_for_the_named_stream(loaded):
     assert counts(url) == {"EVENTS": 8, "JOBS": 0, "OTHER": 2} and "4 → 0" in result.stdout
 
 
+def test_purge_of_names_no_stream_can_have_is_not_found_without_asking(loaded):
+    url, folder = loaded
+    with probe.ApiRecorder(url) as recorder:
+        result = run_cli("purge", "a.b", "x y", "JOBS", "-y", "--nats-url", url, cwd=folder.parent, timeout=30)
+    assert result.returncode == 4, result
+    assert "a.b: stream a.b not found" in result.stderr and "x y: stream x y not found" in result.stderr
+    assert sorted(recorder.subjects) == ["$JS.API.STREAM.INFO.JOBS", "$JS.API.STREAM.INFO.JOBS",
+                                         "$JS.API.STREAM.PURGE.JOBS"]
+
+
 def test_purge_by_subject(loaded):
     url, folder = loaded
     assert run_cli("purge", "EVENTS", "--subject", "events.a", "-y", "--nats-url", url).returncode == 0
