@@ -37,8 +37,13 @@ STALL_SECONDS = 30  # a copy that makes no progress for this long is reported, n
 
 
 class MigrationError(ToolError):
-    """The migration stopped; the backup holds every message and the error says how to go on."""
+    """The migration stopped; the backup holds every message and the error says how to go on (or, when
+    `untouched`, nothing had changed)."""
     exit_status = 4
+
+    def __init__(self, message, untouched=False):
+        super().__init__(message)
+        self.untouched = untouched
 
 
 def backup_name(name):
@@ -110,6 +115,7 @@ class Migration:
         self.ctx, self.js, self.name, self.bk = ctx, js, name, backup_name(name)
         self.progress = progress  # callable(text) or None
         self.steps = []  # [{"step", "seconds"}]
+        self.step = ""  # the last step recorded in the backup by this run
         self.window_ms = None
         self._t = time.monotonic()
 
@@ -132,6 +138,7 @@ class Migration:
         config = backup["config"]
         config["metadata"] = dict(config.get("metadata") or {}, **{STEP: step}, **extra)
         backup["config"] = (await self.js.update_stream(config))["config"]
+        self.step = step
         fault_point(step)
 
     async def start(self, orig, consumers):
@@ -147,6 +154,7 @@ class Migration:
         if config.get("placement"):
             backup["placement"] = config["placement"]
         created = await self.js.create_stream(backup)
+        self.step = "backup"
         self.mark("backup")
         fault_point("backup")
         return created
@@ -157,6 +165,7 @@ class Migration:
         first = source["state"].get("first_seq", 1)
         started = last_change = time.monotonic()
         seen, shown = None, False
+        stall = float(os.environ.get("KUBECTL_JETSTREAM_STALL_SECONDS") or STALL_SECONDS)  # tests shorten it
         if fault:
             fault_point(fault)
         while True:
@@ -171,9 +180,9 @@ class Migration:
             now = time.monotonic()
             if (state.get("last_seq"), state.get("messages")) != seen:
                 seen, last_change = (state.get("last_seq"), state.get("messages")), now
-            elif now - last_change > STALL_SECONDS:
+            elif now - last_change > stall:
                 raise MigrationError(f"copying {what} stopped at sequence {state.get('last_seq', 0):,} of "
-                                     f"{total:,} for {STALL_SECONDS}s (store full?)")
+                                     f"{total:,} for {stall:g}s (store full?)")
             if self.progress and now - started > 1:
                 shown = True
                 copied = max(0, state.get("last_seq", 0) - first + 1)
@@ -187,7 +196,12 @@ class Migration:
         """Seal the stream (nothing more arrives or leaves), let the backup catch up and match it exactly."""
         meta = backup["config"].get("metadata") or {}
         if SEALED_AT not in meta:  # most of the copy happens while the stream still takes messages
-            await self.wait_copy(self.bk, orig, "into the backup", exact=False, fault="copy")
+            try:
+                await self.wait_copy(self.bk, orig, "into the backup", exact=False, fault="copy")
+            except MigrationError as exc:  # nothing but the backup has changed yet: it goes
+                await self.js.delete_stream(self.bk)
+                raise MigrationError(f"{exc}; {self.name} is untouched and the backup was removed",
+                                     untouched=True) from None
             self.mark("copied")
         if not orig["config"].get("sealed"):
             config = dict(orig["config"], sealed=True)

@@ -248,3 +248,30 @@ def test_deny_delete_turned_off_on_a_file_stream(server, tmp_path):
     assert result.returncode == 0, result
     assert probe.streams(server.url)["DENY"]["config"]["deny_delete"] is False
     assert probe.read_messages(server.url, "DENY") == before
+
+
+def test_a_copy_that_stops_before_the_seal_leaves_the_stream_untouched(tmp_path):
+    """The server's own store limit (not in $JS.API.INFO) fills during the first copy: the backup goes, the
+    stream was never sealed."""
+    with NatsServer(jetstream_config="max_file_store: 1MB") as small:
+        folder = setup(small, tmp_path, "FULL", 9000, "storage: memory\n")
+        before = probe.read_messages(small.url, "FULL")
+        result = recreate(small, folder, "FULL", env={"KUBECTL_JETSTREAM_STALL_SECONDS": "1"})
+        assert result.returncode == 4, result
+        assert "untouched" in result.stderr and "refused" in result.stdout
+        info = probe.streams(small.url)
+        assert set(info) == {"FULL"} and not info["FULL"]["config"]["sealed"]
+        assert probe.read_messages(small.url, "FULL") == before
+
+
+def test_a_stream_made_by_hand_in_the_backups_place_or_the_streams_is_left_alone(server, tmp_path):
+    folder = setup(server, tmp_path, "HAND", 50, "storage: memory\n")
+    probe.add_stream(server.url, {"name": "HAND_kjs_backup", "subjects": ["hand-backup.>"]})
+    result = recreate(server, folder, "HAND")
+    assert result.returncode == 2 and "is not a backup of HAND" in result.stderr, result
+    probe.api(server.url, "STREAM.DELETE.HAND_kjs_backup")
+    assert recreate(server, folder, "HAND", env={"KUBECTL_JETSTREAM_KILL_AT": "deleted"}).returncode == -9
+    probe.add_stream(server.url, {"name": "HAND", "subjects": ["hand.>"]})  # someone ran init meanwhile
+    result = recreate(server, folder, "HAND")
+    assert result.returncode == 2 and "is left alone" in result.stderr, result
+    assert probe.message_counts(server.url)["HAND_kjs_backup"] == 50

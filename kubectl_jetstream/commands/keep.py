@@ -54,10 +54,10 @@ async def _keep(ctx, args, names, specs):
             try:
                 await carry_out(ctx, js, p, outcome)
             except (JetStreamAPIError, MigrationError) as exc:
-                if p.phase == "new":  # refused before the backup existed
+                if p.phase == "new" or getattr(exc, "untouched", False):  # nothing changed
                     outcome.result, outcome.error = "refused", str(exc)
                 else:
-                    outcome.result = f"stopped at step {p.step}"
+                    outcome.result = f"stopped at step {p.migration.step or p.step}"
                     outcome.error = (f"{exc}; every message is in {backup_name(p.name)}: run the same command "
                                      f"again to finish, or add --abort to put {p.name} back as it was")
             outcome.extra = {"steps": p.migration.steps, "window_ms": p.migration.window_ms,
@@ -216,9 +216,7 @@ async def carry_out(ctx, js, p, outcome):
             outcome.result, outcome.after = "aborted (untouched)", counts(p.orig)
             return
         if meta.get(STEP) in ("backup", "sealed"):
-            p.step = "sealed"
             await m.seal_and_verify(p.orig, p.backup)
-        p.step = "verified"
         await js.delete_stream(p.name)
         m.mark("deleted")
         p.backup = await m.info(m.bk)
@@ -233,10 +231,8 @@ async def carry_out(ctx, js, p, outcome):
         m.mark("deleted the partial copy")
         p.phase = "deleted"
     if p.phase == "deleted":
-        p.step = "restoring"
         await m.restore(p.backup, p.target, p.consumers)
         p.phase = "restoring"
-    p.step = "restoring"
     await m.finish(p.backup, p.target, p.consumers, p.positions, bool(p.loss))
     outcome.after = counts(await m.info(p.name))
     outcome.result = "restored" if abort else f"recreated ({len(p.consumers)} consumer(s)), messages kept"
