@@ -582,3 +582,10 @@ def test_a_consumer_joins_its_stream_from_another_file(tmp_path):
     assert spec.consumers == [{"durable_name": "c", "deliver_policy": "last_per_subject",
                                "filter_subject": "orders.x"}]
     assert spec.path == str(tmp_path / "a.yaml") and spec.more_paths == [str(tmp_path / "b.yaml")]
+
+
+def test_a_nack_bucket_carries_its_js_domain(tmp_path):
+    path = write(tmp_path, "kv.yaml", "apiVersion: jetstream.nats.io/v1beta2\nkind: KeyValue\n"
+                                      "spec: {bucket: config, jsDomain: leaf}\n")
+    [spec] = load_specs([str(path)])
+    assert (spec.name, spec.js_domain) == ("KV_config", "leaf")

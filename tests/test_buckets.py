@@ -254,3 +254,45 @@ def test_a_bucket_changed_by_hand_is_a_difference(url, tmp_path):
     assert diff.returncode == 1 and "max_msgs_per_subject" in diff.stdout, diff
     assert run_cli("init", "-f", folder, "--nats-url", url).returncode == 0
     assert probe.streams(url)["KV_config"]["config"]["max_msgs_per_subject"] == 2
+
+
+def test_mirrored_sourced_and_compressed_buckets_round_trip(url, tmp_path):
+    folder = write(tmp_path / "streams.d", "kv.yaml", """
+kind: KeyValue
+bucket: config
+history: 5
+ttl: 1h
+---
+kind: KeyValue
+bucket: replica
+mirror: {name: config}
+---
+kind: KeyValue
+bucket: merged
+sources: [{name: config}]
+compression: true
+limit_marker_ttl: 5m
+direct: false
+metadata: {team: a}
+---
+kind: ObjectStore
+bucket: files
+compression: true
+ttl: 30m
+metadata: {team: b}
+""")
+    assert run_cli("init", "-f", folder, "--nats-url", url).returncode == 0
+    streams = probe.streams(url)
+    assert streams["KV_replica"]["config"]["mirror"]["name"] == "KV_config"
+    assert streams["KV_merged"]["config"]["sources"][0]["subject_transforms"] == \
+        [{"src": "$KV.config.>", "dest": "$KV.merged.>"}]
+    assert streams["KV_merged"]["config"]["subject_delete_marker_ttl"] == 300 * 10**9
+    with probe.ApiRecorder(url) as recorder:
+        assert run_cli("init", "-f", folder, "--nats-url", url).returncode == 0
+    # The server's mirror and source of KV_config create their own consumers on it; the files define none.
+    assert [w for w in recorder.writes if not w.startswith("$JS.API.CONSUMER.CREATE.KV_config")] == []
+    out = tmp_path / "exported"
+    assert run_cli("export", "-d", out, "--nats-url", url).returncode == 0
+    assert "mirror:\n  name: config\n" in (out / "kv_replica.yaml").read_text()
+    diff = run_cli("diff", "-f", out, "--nats-url", url)
+    assert diff.returncode == 0, diff
