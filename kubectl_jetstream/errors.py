@@ -3,6 +3,7 @@
 Every failure the user can cause or meet is one of these exceptions; `cli.main` is the single place that
 turns them into a one-line message and an exit status (a traceback only with -v).
 """
+import reprlib
 from enum import IntEnum
 
 
@@ -13,6 +14,17 @@ class ExitStatus(IntEnum):
     UNREACHABLE = 3  # cannot reach Kubernetes or NATS (or JetStream), or timed out waiting
     PARTIAL = 4  # the server rejected some operations; the rest were applied
     INTERRUPTED = 130  # SIGINT
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+
+
+def shown(value):
+    """`value` as a message quotes it: repr(), cut short. A value from a file may be megabytes, or (through
+    YAML aliases) a structure that would print forever."""
+    return _SHORT.repr(value)
 
 
 class ToolError(Exception):

@@ -21,11 +21,18 @@ from dataclasses import dataclass, field
 import yaml
 
 from . import schema, units
-from .errors import DefinitionErrors, InvalidDefinition
+from .errors import DefinitionErrors, InvalidDefinition, shown
 from .schema import (BOOL, DURATION, DURATIONS, ENUM, INT, MAP, OBJECT, OBJECTS, SIZE, STRING, STRINGS,
                      TIME)
 
 MAX_FILE_BYTES = 1024 * 1024
+# Bounds on the work one file can cause, whatever it holds: lists and mappings nested this deep at most (real
+# definitions need 5); this many values (keys, items, lists and mappings) in a YAML file, its aliases expanded
+# (a 400-byte "billion laughs" file otherwise expands to billions; a large real stream has a few thousand);
+# this many problems shown per file.
+MAX_NESTING = 32
+MAX_VALUES = 100_000
+MAX_PROBLEMS_PER_FILE = 100
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 NACK_GROUP = "jetstream.nats.io"
 
@@ -146,8 +153,8 @@ def _files_in_folder(folder, errors):
             errors.append(InvalidDefinition(path, None, problem))
         elif stat.S_ISREG(os.stat(path).st_mode):
             files.append(path)
-        elif not os.path.isdir(path):
-            errors.append(InvalidDefinition(path, None, "not a regular file"))
+        else:
+            errors.append(InvalidDefinition(path, None, _not_a_file(path)))
     if candidates == 0:
         errors.append(InvalidDefinition(
             folder, None, "no stream definition files (*.yaml, *.yml, *.json) in this folder"))
@@ -159,15 +166,21 @@ def _explicit_file(path, errors):
         errors.append(InvalidDefinition(path, None, "not a definition file: the name must end in .yaml, .yml or .json"))
         return []
     if not stat.S_ISREG(os.stat(path).st_mode):
-        errors.append(InvalidDefinition(path, None, "not a regular file"))
+        errors.append(InvalidDefinition(path, None, _not_a_file(path)))
         return []
     return [path]
 
 
+def _not_a_file(path):
+    if os.path.isdir(path):
+        return "not a regular file but a folder (folders inside streams.d are not read)"
+    return "not a regular file"
+
+
 def _read_documents(path, errors, warn):
     """The documents in `path`, or none (with the reason added to `errors`)."""
-    def fail(message):
-        errors.append(InvalidDefinition(path, None, message))
+    def fail(message, key=None):
+        errors.append(InvalidDefinition(path, key, message))
         return []
 
     size = os.stat(path).st_size
@@ -189,10 +202,21 @@ def _read_documents(path, errors, warn):
     try:
         docs = _parse_json(text, path, warn) if path.lower().endswith(".json") else _parse_yaml(text)
     except ValueError as err:
-        return fail(str(err))
+        return fail(str(err), getattr(err, "key", None))
     if not docs:
         return fail("empty file: expected the settings of one stream")
     return docs
+
+
+class _TooBig(ValueError):
+    """A file past one of the bounds above; `key` is the top-level key it happened under."""
+
+    def __init__(self, key, message):
+        super().__init__(message)
+        self.key = key
+
+
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep"
 
 
 def _parse_json(text, path, warn):
@@ -208,6 +232,7 @@ def _parse_json(text, path, warn):
                 value = _merged(out[key], value)
             out[key] = value
         return out
+    _check_json_nesting(text)  # the decoder recurses: 5000 levels are a RecursionError
     try:
         doc = json.loads(text, object_pairs_hook=go_object)
     except json.JSONDecodeError as err:
@@ -271,17 +296,38 @@ def _json_path(parent, key):
     return f"{parent}.{key}" if parent else key
 
 
+_JSON_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?|[\[\]{}]')
+
+
+def _check_json_nesting(text):
+    """Raise _TooBig for arrays and objects nested deeper than MAX_NESTING (a linear scan, no recursion)."""
+    depth, key = 0, None
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group(0)
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _TooBig(key, _TOO_DEEP)
+        elif bracket in "]}":
+            depth -= 1
+        elif depth == 1 and token.group(2):
+            try:
+                key = json.loads(f'"{token.group(1)}"')
+            except ValueError:
+                key = token.group(1)
+
+
 class _RefuseDuplicateKeys:
     """Loader mixin that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` keys: merged below, and the mapping's own keys win
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {shown(key)}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -302,16 +348,95 @@ for _loader in (_StrictLoader, _FastStrictLoader):
 def _parse_yaml(text):
     try:
         try:
+            _check_yaml_events(text, _FastStrictLoader)
             docs = list(yaml.load_all(text, Loader=_FastStrictLoader))
         except yaml.YAMLError:
             # libyaml words some problems differently: report them as the pure-Python parser does.
+            _check_yaml_events(text, _StrictLoader)
             docs = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ValueError(f"invalid YAML{where}: {problem}") from None
+    except _TooBig:
+        raise
+    except ValueError as err:  # a timestamp such as 2024-13-45, an integer of 5000 digits
+        raise ValueError(f"invalid YAML: {err}") from None
     return [doc for doc in docs if doc is not None]
+
+
+class _Collection:
+    """An open list or mapping while scanning YAML events."""
+
+    __slots__ = ("anchor", "start", "is_mapping", "height", "children")
+
+    def __init__(self, anchor, start, is_mapping):
+        self.anchor, self.start, self.is_mapping = anchor, start, is_mapping
+        self.height = 1        # levels of nesting in it, itself included
+        self.children = 0      # for a mapping: even = a key comes next
+
+
+_COLLECTION_STARTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _check_yaml_events(text, loader_class):
+    """Raise _TooBig before anything is built if the file nests deeper than MAX_NESTING or holds more than
+    MAX_VALUES values, its aliases expanded. PyYAML builds each anchored value once and shares it, but every
+    check, copy or message afterwards walks the expansion. One pass over the parser's events, cheaper than
+    building the values: an alias counts the values and levels its anchor held."""
+    loader = loader_class(text)
+    try:
+        stack, anchors, values, key = [], {}, 0, None
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if event is None:
+                return
+            if kind in _COLLECTION_ENDS:
+                done = stack.pop()
+                if stack and stack[-1].height <= done.height:
+                    stack[-1].height = done.height + 1
+                if done.anchor is not None:
+                    anchors[done.anchor] = (values - done.start, done.height)
+                continue
+            if kind is yaml.DocumentStartEvent:
+                stack, anchors, key = [], {}, None
+                continue
+            if kind is not yaml.ScalarEvent and kind is not yaml.AliasEvent and kind not in _COLLECTION_STARTS:
+                continue
+            if stack:
+                parent = stack[-1]
+                if len(stack) == 1 and parent.is_mapping and parent.children % 2 == 0:
+                    key = event.value if kind is yaml.ScalarEvent else None  # the top-level key, for messages
+                parent.children += 1
+            if kind is yaml.ScalarEvent:
+                values += 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (1, 0)
+            elif kind is yaml.AliasEvent:
+                if any(c.anchor == event.anchor for c in stack):
+                    raise _TooBig(key, f"alias *{event.anchor} refers to a value that contains it")
+                count, height = anchors.get(event.anchor, (1, 0))
+                values += count
+                if values > MAX_VALUES:
+                    raise _TooBig(key, f"YAML aliases expand the file to more than {MAX_VALUES:,} values "
+                                       "(an alias bomb?); write the values out")
+                if len(stack) + height > MAX_NESTING:
+                    raise _TooBig(key, _TOO_DEEP)
+                if stack and stack[-1].height <= height:
+                    stack[-1].height = height + 1
+            else:
+                values += 1
+                stack.append(_Collection(event.anchor, values - 1, kind is yaml.MappingStartEvent))
+                if len(stack) > MAX_NESTING:
+                    raise _TooBig(key, _TOO_DEEP)
+            if values > MAX_VALUES:
+                raise _TooBig(key, f"more than {MAX_VALUES:,} values (keys, items, lists and mappings); "
+                                   "a stream definition holds far fewer")
+    finally:
+        loader.dispose()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -326,23 +451,49 @@ class _Problems:
         self.prefix = prefix
         self.names = names or {}
         self.errors = []
+        self.not_shown = 0
+        self._about = set()  # every key with a problem, and the keys it lies in
 
     def __call__(self, key, message):
-        self.errors.append(InvalidDefinition(self.path, self.spelled(key), message))
+        self.add(self.spelled(key) if len(self.errors) < MAX_PROBLEMS_PER_FILE else key, message)
+
+    def add(self, spelled_key, message):
+        """`message` may be a function: it is called only for a problem that is shown (suggestions take
+        time, and a file can hold a hundred thousand unknown keys)."""
+        if len(self.errors) >= MAX_PROBLEMS_PER_FILE:
+            self.not_shown += 1
+            return
+        self.errors.append(InvalidDefinition(self.path, spelled_key, message() if callable(message) else message))
+        self._about.update(_key_paths(spelled_key))
+
+    def clear(self):
+        self.errors, self.not_shown, self._about = [], 0, set()
+
+    def all(self):
+        if not self.not_shown:
+            return self.errors
+        return self.errors + [InvalidDefinition(self.path, None, f"and {self.not_shown:,} more problems "
+                                                                 f"(the first {MAX_PROBLEMS_PER_FILE} are shown)")]
 
     def about(self, key):
         """Whether a problem was already reported for `key` (or inside it): rules then stay quiet."""
-        spelled = self.spelled(key)
-        return any(e.key == spelled or (e.key or "").startswith((spelled + ".", spelled + "["))
-                   for e in self.errors)
+        return self.spelled(key) in self._about
 
     def spelled(self, key):
         if not key:
             return key
-        for api, spelled in sorted(self.names.items(), key=lambda kv: -len(kv[0])):
-            if key == api or key.startswith((api + ".", api + "[")):
-                return spelled + key[len(api):]
+        for api in _key_paths(key):  # the longest recorded key that `key` is or lies in
+            if api in self.names:
+                return self.names[api] + key[len(api):]
         return self.prefix + key
+
+
+def _key_paths(key):
+    """`key` and the keys it lies in, longest first: a.b[0].c, a.b[0], a.b, a."""
+    cut = len(key or "")
+    while cut > 0:
+        yield key[:cut]
+        cut = max(key.rfind(".", 0, cut), key.rfind("[", 0, cut))
 
 
 def spec_from_document(doc, path, warn=print_to_stderr):
@@ -370,7 +521,7 @@ def _spec_and_problems(doc, path, warn):
         domain = _nack_js_domain(doc, problems)
         doc = _from_nack(doc, path, warn, problems)
         if not doc:
-            return None, problems.errors
+            return None, problems.all()
     elif isinstance(doc.get("config"), dict):
         problems = _Problems(path, prefix="config.", names={"consumers": "consumers"})
         doc = _from_stream_info(doc)
@@ -379,7 +530,7 @@ def _spec_and_problems(doc, path, warn):
     spec = _stream_spec(doc, path, warn, problems)
     if spec is not None:
         spec.js_domain = domain
-    return spec, problems.errors
+    return spec, problems.all()
 
 
 def _from_stream_info(doc):
@@ -418,7 +569,7 @@ def _check_object(doc, fields, prefix, problems, what):
         path = _join(prefix, key)
         spec = fields.get(key) if isinstance(key, str) else None
         if spec is None:
-            problems(path, _unknown_key_message(key, fields, what))
+            problems(path, lambda: _unknown_key_message(key, fields, what))
             continue
         value = _normalize(value, spec, path, problems)
         if value is _INVALID:
@@ -437,8 +588,8 @@ def _join(prefix, key):
 
 def _unknown_key_message(key, fields, what):
     if not isinstance(key, str):
-        return f"keys must be strings, got {_type_name(key)} {key!r}"
-    message = f"unknown {what} setting {key!r}"
+        return f"keys must be strings, got {_type_name(key)} {shown(key)}"
+    message = f"unknown {what} setting {shown(key)}"
     suggestion = _suggest(key, fields)
     return f"{message}; did you mean {suggestion!r}?" if suggestion else message
 
@@ -461,8 +612,8 @@ def _normalize(value, spec, path, problems):
     """One value -> its API form (int ns, int bytes, lower-case enum...), or _INVALID after reporting."""
     try:
         return _NORMALIZERS[spec.kind](value, spec, path, problems)
-    except (units.UnitError, _Invalid) as err:
-        problems(path, str(err))
+    except ValueError as err:  # _Invalid, units.UnitError, or int() refusing 5000 digits
+        problems(path, err.__str__)  # worded only if shown
         return _INVALID
 
 
@@ -488,9 +639,19 @@ def _type_name(value):
     return type(value).__name__
 
 
+class _Expected(_Invalid):
+    def __init__(self, what, value):
+        super().__init__(what)
+        self.what, self.value = what, value
+
+    def __str__(self):
+        if self.value is None:
+            return f"expected {self.what}, got nothing (null)"
+        return f"expected {self.what}, got {_type_name(self.value)} {shown(self.value)}"
+
+
 def _expected(what, value):
-    return _Invalid(f"expected {what}, got {_type_name(value)} {value!r}" if value is not None
-                    else f"expected {what}, got nothing (null)")
+    return _Expected(what, value)
 
 
 def _string(value, spec, path, problems):
@@ -526,7 +687,7 @@ def _int(value, spec, path, problems):
 def _duration(value, spec, path, problems):
     ns = units.parse_duration(value)
     if spec.minimum is not None and ns < spec.minimum:
-        raise _Invalid(f"duration must not be negative, got {value!r}")
+        raise _Invalid(f"duration must not be negative, got {shown(value)}")
     return _in_range(ns, spec, "duration")
 
 
@@ -541,7 +702,7 @@ def _enum(value, spec, path, problems):
     if canonical not in spec.values:
         close = difflib.get_close_matches(canonical, spec.values, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise _Invalid(f"invalid value {value!r}: must be one of {', '.join(spec.values)}{hint}")
+        raise _Invalid(f"invalid value {shown(value)}: must be one of {', '.join(spec.values)}{hint}")
     return canonical
 
 
@@ -571,7 +732,7 @@ def _map(value, spec, path, problems):
     out = {}
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            problems(f"{path}.{key}", f"metadata keys and values must be strings (quote them), got {item!r}")
+            problems(f"{path}.{key}", f"metadata keys and values must be strings (quote them), got {shown(item)}")
         elif not key.startswith(schema.SERVER_METADATA_PREFIX):  # _nats.* is written by the server itself
             out[key] = item
     return out
@@ -599,7 +760,7 @@ def _time(value, spec, path, problems):
             value = value.replace(tzinfo=datetime.timezone.utc)
         return value.isoformat().replace("+00:00", "Z")
     if not isinstance(value, str) or not _RFC3339.match(value):
-        raise _Invalid(f"expected an RFC 3339 time such as 2024-05-01T12:00:00Z, got {value!r}")
+        raise _Invalid(f"expected an RFC 3339 time such as 2024-05-01T12:00:00Z, got {shown(value)}")
     return value
 
 
@@ -616,12 +777,13 @@ def name_problem(name, what="stream name"):
     """Why the server would refuse `name` for a stream or consumer (isValidAssetName), or None."""
     if not isinstance(name, str) or not name:
         return f"{what} must be a non-empty string"
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > schema.MAX_NAME_LEN:  # the server counts bytes: 'é' is two
+        return f"{what} is {size} bytes long (UTF-8); the maximum is {schema.MAX_NAME_LEN}"
     bad = sorted({c for c in name if c in schema.NAME_FORBIDDEN}, key=name.index)
     if bad:
-        shown = ", ".join("space" if c == " " else repr(c) for c in bad)
-        return f"invalid {what} {name!r}: must not contain {shown} (no whitespace, '.', '*', '>', '/' or '\\')"
-    if len(name) > schema.MAX_NAME_LEN:
-        return f"{what} is {len(name)} characters long; the maximum is {schema.MAX_NAME_LEN}"
+        listed = ", ".join("space" if c == " " else repr(c) for c in bad)
+        return f"invalid {what} {shown(name)}: must not contain {listed} (no whitespace, '.', '*', '>', '/' or '\\')"
     return None
 
 
@@ -630,7 +792,7 @@ def domain_problem(domain):
     if not isinstance(domain, str) or not domain:
         return "a JetStream domain must be a non-empty string"
     if any(c.isspace() or c in ".*>" for c in domain):
-        return f"invalid JetStream domain {domain!r}: must not contain whitespace, '.', '*' or '>'"
+        return f"invalid JetStream domain {shown(domain)}: must not contain whitespace, '.', '*' or '>'"
     return None
 
 
@@ -661,11 +823,11 @@ def subject_problem(subject):
     tokens = subject.split(".")
     for i, token in enumerate(tokens):
         if not token:
-            return f"invalid subject {subject!r}: empty token (leading, trailing or double '.')"
+            return f"invalid subject {shown(subject)}: empty token (leading, trailing or double '.')"
         if any(c in token for c in " \t\r\n\f"):
-            return f"invalid subject {subject!r}: contains whitespace"
+            return f"invalid subject {shown(subject)}: contains whitespace"
         if token == ">" and i != len(tokens) - 1:
-            return f"invalid subject {subject!r}: '>' must be the last token"
+            return f"invalid subject {shown(subject)}: '>' must be the last token"
     return None
 
 
@@ -684,6 +846,25 @@ def subjects_overlap(a, b):
         if x != y and x != "*" and y != "*":
             return False
     return len(ta) == len(tb)
+
+
+def _listed(subjects, most=5):
+    """Subjects for a message: the first few, and how many more."""
+    text = ", ".join(s if len(s) <= 80 else s[:77] + "..." for s in subjects[:most])
+    return text + (f" and {len(subjects) - most:,} more" if len(subjects) > most else "")
+
+
+def subject_within(subject, other):
+    """True if every subject `subject` matches is also matched by `other` (the server's subjectIsSubsetMatch)."""
+    tokens, within = subject.split("."), other.split(".")
+    for i, token in enumerate(tokens):
+        if i >= len(within) or token == ">" and within[i] != ">":
+            return False
+        if within[i] == ">":
+            return True
+        if within[i] != "*" and token != within[i]:
+            return False
+    return len(tokens) == len(within)
 
 
 def stream_subjects(config):
@@ -711,21 +892,53 @@ def _check_stream(config, problems):
     _check_own_subjects(config, problems)
     _check_limits(config, problems)
     _check_sources(config, problems)
-    if len(config.get("description", "")) > schema.MAX_DESCRIPTION_LEN:
-        problems("description", f"longer than {schema.MAX_DESCRIPTION_LEN} characters")
-    if sum(len(k) + len(v) for k, v in config.get("metadata", {}).items()) > schema.MAX_METADATA_LEN:
-        problems("metadata", "larger than 128 KiB in total")
+    _check_text_limits(config, "", problems)
+
+
+def _check_text_limits(config, key, problems):
+    """Description and metadata as the server measures them: in bytes."""
+    def size(text):
+        return len(text.encode("utf-8", "surrogatepass"))
+    if size(config.get("description", "")) > schema.MAX_DESCRIPTION_LEN:
+        problems(_join(key, "description"), f"longer than {schema.MAX_DESCRIPTION_LEN} bytes")
+    if sum(size(k) + size(v) for k, v in config.get("metadata", {}).items()) > schema.MAX_METADATA_LEN:
+        problems(_join(key, "metadata"), "larger than 128 KiB in total")
 
 
 def _check_own_subjects(config, problems):
     subjects = config.get("subjects", [])
-    for i, subject in enumerate(subjects):
-        for j in range(i):
+    for i, candidates in _overlap_candidates([[subject] for subject in subjects]):
+        subject = subjects[i]
+        for j in candidates:
             if subjects[j] == subject:
-                problems(f"subjects[{i}]", f"duplicate subject {subject!r} (also subjects[{j}])")
+                problems(f"subjects[{i}]", f"duplicate subject {shown(subject)} (also subjects[{j}])")
             elif subjects_overlap(subjects[j], subject):
                 problems(f"subjects[{i}]",
-                         f"subject {subject!r} overlaps {subjects[j]!r} (subjects[{j}]) of the same stream")
+                         f"subject {shown(subject)} overlaps {shown(subjects[j])} (subjects[{j}]) of the same stream")
+    for i, subject in enumerate(subjects):
+        reserved = _reserved_problem(subject, config)
+        if reserved:
+            problems(f"subjects[{i}]", reserved)
+
+
+# The server refuses stream subjects in its own namespaces unless no_ack is set (checkStreamCfg): the
+# JetStream API and cluster traffic, and the system account's subjects; older $JS.EVENT and $SYS.ACCOUNT
+# streams are allowed.
+_RESERVED_SUBJECTS = (("$JS.>", "$JS.EVENT.>", "the JetStream API"), ("$JSC.>", None, "JetStream's cluster traffic"),
+                      ("$NRG.>", None, "JetStream's cluster traffic"), ("$SYS.>", "$SYS.ACCOUNT.>", "the system API"))
+
+
+def _reserved_problem(subject, config):
+    if subject == ">" and config.get("num_replicas", 1) != 1:
+        return "capturing all subjects ('>') requires num_replicas: 1"
+    if config.get("no_ack"):
+        return None
+    if subject == ">":
+        return "capturing all subjects ('>') requires no_ack: true"
+    for namespace, allowed, what in _RESERVED_SUBJECTS:
+        if subjects_overlap(subject, namespace) and not (allowed and subject_within(subject, allowed)):
+            return f"{shown(subject)} overlaps {namespace} ({what}); the server allows that only with no_ack: true"
+    return None
 
 
 def _check_limits(config, problems):
@@ -787,7 +1000,7 @@ def _check_consumers(raw, stream_config, path, warn, problems):
         if not isinstance(durable, str) or name_problem(durable, "durable name"):
             continue
         if durable in first_index:
-            problems(f"{key}.durable_name", f"duplicate consumer {durable!r} (also consumers[{first_index[durable]}])")
+            problems(f"{key}.durable_name", f"duplicate consumer {shown(durable)} (also consumers[{first_index[durable]}])")
             continue
         first_index[durable] = i
         _check_consumer_rules(config, stream_config, key, problems)
@@ -809,12 +1022,14 @@ def _consumer(item, key, path, warn, problems):
     elif name_problem(config["durable_name"], "durable name"):
         problems(_join(key, "durable_name"), name_problem(config["durable_name"], "durable name"))
     if "name" in config and config.get("durable_name") and config["name"] != config["durable_name"]:
-        problems(_join(key, "name"), f"{config['name']!r} differs from durable_name {config['durable_name']!r}; "
+        problems(_join(key, "name"), f"{shown(config['name'])} differs from durable_name "
+                                     f"{shown(config['durable_name'])}; "
                                 "leave name out or make them equal")
     return config
 
 
 def _check_consumer_rules(config, stream_config, key, problems):
+    _check_text_limits(config, key, problems)
     if "filter_subject" in config and config.get("filter_subjects"):
         problems(f"{key}.filter_subjects", "use either filter_subject or filter_subjects, not both")
     filters = [("filter_subject", config["filter_subject"])] if config.get("filter_subject") else []
@@ -822,7 +1037,8 @@ def _check_consumer_rules(config, stream_config, key, problems):
     subjects = [] if problems.about("subjects") else stream_subjects(stream_config)
     for where, subject in filters:
         if subjects and not any(subjects_overlap(subject, s) for s in subjects):
-            problems(f"{key}.{where}", f"{subject!r} matches none of the stream's subjects ({', '.join(subjects)})")
+            problems(f"{key}.{where}", f"{shown(subject)} matches none of the stream's subjects "
+                                       f"({_listed(subjects)})")
     stream_replicas = stream_config.get("num_replicas", 1)
     if config.get("num_replicas", 0) > stream_replicas:
         problems(f"{key}.num_replicas", f"{config['num_replicas']} is more than the stream's {stream_replicas}")
@@ -841,30 +1057,36 @@ def _conflicts_between_files(specs):
     errors, first = [], {}
     for spec in specs:
         if spec.name in first:
-            message = f"stream {spec.name!r} is also defined in {first[spec.name].path}"
+            message = f"stream {shown(spec.name)} is also defined in {first[spec.name].path}"
             errors.append(InvalidDefinition(spec.path, "name", message))
         else:
             first[spec.name] = spec
     unique = list(first.values())
-    # Comparing every pair is quadratic (1000 files: 500,000 pairs, most of a second). Two subjects can only
-    # overlap when the literal tokens before the first wildcard of one begin those of the other, so index the
-    # earlier streams by these prefixes and compare a stream only with the candidates found there (same
-    # errors, same order).
+    for j, candidates in _overlap_candidates([stream_subjects(spec.config) for spec in unique]):
+        for i in candidates:
+            errors.extend(_overlaps(unique[i], unique[j]))
+    return errors
+
+
+def _overlap_candidates(groups):
+    """For each group of subjects j, (j, the earlier groups i < j, in order, that may share a subject with it).
+
+    Comparing every pair is quadratic (1000 files: 500,000 pairs, most of a second). Two subjects can only
+    overlap when the literal tokens before the first wildcard of one begin those of the other, so index the
+    earlier groups by these prefixes and name only the candidates found there."""
     exact, extends = {}, {}
-    for j, later in enumerate(unique):
-        prefixes = {_literal_prefix(subject) for subject in stream_subjects(later.config)}
+    for j, subjects in enumerate(groups):
+        prefixes = {_literal_prefix(subject) for subject in subjects}
         candidates = set()
         for prefix in prefixes:
             for m in range(len(prefix)):
                 candidates.update(exact.get(prefix[:m], ()))
             candidates.update(extends.get(prefix, ()))
-        for i in sorted(candidates):
-            errors.extend(_overlaps(unique[i], later))
+        yield j, sorted(candidates)
         for prefix in prefixes:
             exact.setdefault(prefix, []).append(j)
             for m in range(len(prefix) + 1):
                 extends.setdefault(prefix[:m], []).append(j)
-    return errors
 
 
 def _attach_consumers(specs, documents):
@@ -885,7 +1107,7 @@ def _attach_consumers(specs, documents):
                                             f"{origin[(doc.stream, durable)]}"))
             continue
         origin[(doc.stream, durable)] = doc.where
-        doc.problems.errors = []
+        doc.problems.clear()
         _check_consumer_rules(doc.config, stream.config, "spec", doc.problems)
         errors.extend(doc.problems.errors)
         stream.consumers.append(doc.config)
@@ -911,7 +1133,7 @@ def _overlaps(earlier, later):
     for i, subject in enumerate(stream_subjects(later.config)):
         for other in stream_subjects(earlier.config):
             if subjects_overlap(subject, other):
-                message = (f"subject {subject!r} overlaps {other!r} of stream {earlier.name!r} in {earlier.path}; "
+                message = (f"subject {shown(subject)} overlaps {shown(other)} of stream {shown(earlier.name)} in {earlier.path}; "
                            "a message can be stored by only one stream")
                 errors.append(InvalidDefinition(later.path, f"subjects[{i}]" if listed else "name", message))
     return errors
@@ -979,10 +1201,24 @@ def _nack_js_domain(doc, problems):
     return domain
 
 
+# NACK's CRDs serve v1beta2 (stored). The Stream CRD also serves v1beta1: the same keys with the same meaning,
+# but fewer of them; Kubernetes prunes the others from a v1beta1 resource, so they are refused here.
+NACK_API_VERSION = f"{NACK_GROUP}/v1beta2"
+NACK_STREAM_V1BETA1 = f"{NACK_GROUP}/v1beta1"
+_NACK_V1BETA1_KEYS = {"allowMsgTtl", "description", "discard", "duplicateWindow", "maxAge", "maxBytes",
+                      "maxConsumers", "maxMsgSize", "maxMsgs", "maxMsgsPerSubject", "mirror", "name", "noAck",
+                      "placement", "replicas", "retention", "sources", "storage", "subjectDeleteMarkerTtl",
+                      "subjects"}
+_NACK_V1BETA1_SOURCE_KEYS = {"externalApiPrefix", "externalDeliverPrefix", "filterSubject", "name",
+                             "optStartSeq", "optStartTime"}
+
+
 def _from_nack(doc, path, warn, problems):
     spec = nack_spec(doc, path, warn, problems, "Stream")
     if spec is None:
         return {}
+    if doc.get("apiVersion") == NACK_STREAM_V1BETA1:
+        _check_v1beta1(spec, problems)
     stream = _translate(spec, NACK_STREAM_KEYS, "", "spec.", problems)
     if "storage" not in stream:
         # The CRD defaults storage to memory, so that is what NACK would create from this resource.
@@ -996,29 +1232,46 @@ NACK_KINDS = ("Stream", "Consumer", "KeyValue", "ObjectStore")
 
 def nack_spec(doc, path, warn, problems, kind):
     """The `spec` of a NACK resource of `kind`, without NACK's connection settings (warned about); None after
-    reporting a resource that is not one."""
-    def top_level(key, message):  # keys outside `spec` are reported as written
-        problems.errors.append(InvalidDefinition(path, key, message))
-
+    reporting a resource that is not one. Keys outside `spec` are reported as written."""
     api_version = doc.get("apiVersion")
     if not (isinstance(api_version, str) and api_version.startswith(NACK_GROUP + "/")):
-        top_level("apiVersion", f"{api_version!r} is not a NACK resource; expected {NACK_GROUP}/v1beta2 (kind {kind})")
+        problems.add("apiVersion", f"{shown(api_version)} is not a NACK resource; expected {NACK_API_VERSION} "
+                                   f"(kind {kind})")
+        return None
+    versions = [NACK_API_VERSION] + ([NACK_STREAM_V1BETA1] if kind == "Stream" else [])
+    if api_version not in versions:
+        problems.add("apiVersion", f"{shown(api_version)} is not a version of NACK's {kind}; "
+                                   f"expected {' or '.join(versions)}")
         return None
     if doc.get("kind") != kind:
-        top_level("kind", f"NACK kind {doc.get('kind')!r} is not supported; streams.d holds the kinds "
-                          f"{', '.join(NACK_KINDS)}")
+        problems.add("kind", f"NACK kind {shown(doc.get('kind'))} is not supported; streams.d holds the kinds "
+                             f"{', '.join(NACK_KINDS)}")
         return None
     for key in doc:
         if key not in _NACK_TOP_LEVEL:
-            top_level(str(key), f"unknown top-level key {key!r} in a NACK {kind} "
-                                "(expected apiVersion, kind, metadata, spec)")
+            problems.add(str(key), lambda key=key: f"unknown top-level key {shown(key)} in a NACK {kind} "
+                                                   "(expected apiVersion, kind, metadata, spec)")
     spec = doc.get("spec")
     if not isinstance(spec, dict):
-        top_level("spec", f"expected the {kind}'s settings (a mapping), got {_type_name(spec)}")
+        problems.add("spec", f"expected the {kind}'s settings (a mapping), got {_type_name(spec)}")
         return None
     for key in sorted(NACK_CONNECTION_KEYS & set(spec)):
         warn(f"{path}: spec.{key}: ignored (NACK connection setting; kubectl-jetstream connects on its own)")
     return {k: v for k, v in spec.items() if k not in NACK_CONNECTION_KEYS and k != "jsDomain"}
+
+
+def _check_v1beta1(spec, problems):
+    newer = f"not in NACK's v1beta1 Stream (Kubernetes would drop it); use apiVersion: {NACK_API_VERSION}"
+    for key, value in spec.items():
+        if key not in _NACK_V1BETA1_KEYS and key in NACK_STREAM_KEYS:
+            problems.add(f"spec.{key}", newer)
+        sources = [(f"spec.{key}", value)] if key == "mirror" else []
+        if key == "sources" and isinstance(value, list):
+            sources = [(f"spec.{key}[{i}]", v) for i, v in enumerate(value)]
+        for where, source in sources:
+            for nested in source if isinstance(source, dict) else ():
+                if nested not in _NACK_V1BETA1_SOURCE_KEYS and nested in _NACK_SOURCE:
+                    problems.add(f"{where}.{nested}", newer)
 
 
 def _translate(spec, table, api_prefix, spelled_prefix, problems, what="Stream"):
@@ -1027,11 +1280,7 @@ def _translate(spec, table, api_prefix, spelled_prefix, problems, what="Stream")
     for key, value in spec.items():
         spelled = f"{spelled_prefix}{key}"
         if key not in table:
-            known = {k: None for k in table}
-            close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.errors.append(InvalidDefinition(problems.path, spelled,
-                                                     f"unknown NACK {what} setting {key!r}{hint}"))
+            problems.add(spelled, lambda key=key: _unknown_nack_key_message(key, table, what))
             continue
         api_key, nested = table[key]
         if value == "" and api_key.split(".")[-1] in _NACK_EMPTY_IS_UNSET:
@@ -1045,6 +1294,12 @@ def _translate(spec, table, api_prefix, spelled_prefix, problems, what="Stream")
                      if isinstance(v, dict) else v for i, v in enumerate(value)]
         _set_dotted(out, api_key, value)
     return out
+
+
+def _unknown_nack_key_message(key, table, what):
+    close = difflib.get_close_matches(str(key), list(table), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown NACK {what} setting {shown(key)}{hint}"
 
 
 def _set_dotted(target, dotted, value):

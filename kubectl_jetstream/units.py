@@ -4,6 +4,8 @@ import struct
 from datetime import datetime
 from fractions import Fraction
 
+from .errors import shown
+
 _HOUR = 3600 * 1_000_000_000
 # Go's time.ParseDuration units, then the ones natscli adds (its duration flags go through fisk.ParseDuration):
 # d/D, w/W, M (30 days) and y/Y (365 days). Case matters as there: m is a minute, M a month, H is nothing.
@@ -39,7 +41,7 @@ class UnitError(ValueError):
 def parse_duration(value):
     """90s, 1h30m, 500ms, 7d, 2w, 1M, 1y or integer nanoseconds -> int nanoseconds. -1 and 0 pass through."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {value!r}")
+        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {shown(value)}")
     if isinstance(value, int):
         if value < -1:
             raise UnitError(f"duration must not be negative, got {value}")
@@ -49,7 +51,7 @@ def parse_duration(value):
     if isinstance(value, float) and value.is_integer():
         return parse_duration(int(value))
     if not isinstance(value, str):
-        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {value!r}")
+        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {shown(value)}")
     text = value.strip().replace(" ", "")
     if re.fullmatch(r"-?\d+", text):
         return parse_duration(int(text))
@@ -64,9 +66,9 @@ def parse_duration(value):
         total += amount * NS[unit]
         pos = match.end()
     if pos != len(text) or not text:
-        raise UnitError(f"invalid duration {value!r} (use e.g. 500ms, 90s, 30m, 1h, 7d, 1y or nanoseconds)")
+        raise UnitError(f"invalid duration {shown(value)} (use e.g. 500ms, 90s, 30m, 1h, 7d, 1y or nanoseconds)")
     if total.denominator != 1:
-        raise UnitError(f"invalid duration {value!r}: finer than one nanosecond")
+        raise UnitError(f"invalid duration {shown(value)}: finer than one nanosecond")
     return parse_duration(int(total))
 
 
@@ -76,7 +78,7 @@ def _check_fraction_as_natscli(value, amount, unit):
     hours = Fraction(amount) * _NATSCLI_HOURS[unit]
     as_float32 = struct.unpack("f", struct.pack("f", float(amount)))[0]
     if hours.denominator != 1 or int(as_float32 * _NATSCLI_HOURS[unit]) != hours:
-        raise UnitError(f"invalid duration {value!r}: natscli cuts {amount}{unit} to whole hours; "
+        raise UnitError(f"invalid duration {shown(value)}: natscli cuts {amount}{unit} to whole hours; "
                         f"write it exactly, e.g. {format_duration(int(hours * _HOUR))}")
 
 
@@ -100,7 +102,7 @@ def format_duration(ns):
 def parse_size(value):
     """512KiB, 10MB, 1GB, 1G or an integer -> int bytes, every unit 1024-based as in natscli. -1: unlimited."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {value!r}")
+        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {shown(value)}")
     if isinstance(value, int):
         if value < -1:
             raise UnitError(f"size must be -1 (unlimited) or positive, got {value}")
@@ -110,17 +112,17 @@ def parse_size(value):
     if isinstance(value, float) and value.is_integer():
         return parse_size(int(value))
     if not isinstance(value, str):
-        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {value!r}")
+        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {shown(value)}")
     text = value.strip()
     if re.fullmatch(r"-?\d+", text):
         return parse_size(int(text))
     match = _SIZE.match(text)
     if not match or match.group(2).lower() not in SIZES:
-        raise UnitError(f"invalid size {value!r} (use e.g. 512KiB, 10MiB, 1GiB or bytes; K, M, G and T are "
+        raise UnitError(f"invalid size {shown(value)} (use e.g. 512KiB, 10MiB, 1GiB or bytes; K, M, G and T are "
                         f"1024-based with or without B or iB, as in natscli)")
     total = Fraction(match.group(1)) * SIZES[match.group(2).lower()]
     if total.denominator != 1:
-        raise UnitError(f"invalid size {value!r}: not a whole number of bytes")
+        raise UnitError(f"invalid size {shown(value)}: not a whole number of bytes")
     return parse_size(int(total))
 
 

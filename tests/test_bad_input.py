@@ -300,6 +300,92 @@ def test_consumer_replicas_above_stream(tmp_path):
     assert error.key == "consumers[0].num_replicas" and "more than the stream's 1" in error.message
 
 
+# --- bounded work: aliases, nesting, sizes of messages ---------------------------------------------------
+
+def alias_bomb():
+    """A "billion laughs" file: 500 bytes whose aliases expand to 9**9 strings."""
+    lines = ["name: BOMB", "subjects: [bomb.>]", "metadata:", '  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+def merge_key_bomb():
+    """The same with merge keys: each mapping merges the one before nine times."""
+    lines = ["name: BOMB", "subjects: [bomb.>]", "x0: &x0 {a: 1, b: 2, c: 3}"]
+    lines += [f"x{i}: &x{i} {{<<: [{', '.join([f'*x{i - 1}'] * 9)}]}}" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+# The bombs themselves are tested through the CLI (test_bad_input_cli.py), in a child process with a memory
+# limit and a deadline: loaded in this process, a regression would take the whole test run down with it.
+
+
+def test_alias_to_the_value_that_holds_it_is_refused(tmp_path):
+    error = stream_problem(tmp_path, "name: S\nsubjects: [s]\nmetadata: &m {a: *m}\n")
+    assert error.key == "metadata" and "refers to a value that contains it" in error.message
+
+
+def test_ordinary_anchors_and_merge_keys_load(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: S\nsubjects: [s.>]\nconsumers:\n"
+                                     "  - &c {durable_name: a, ack_policy: explicit, max_deliver: 5}\n"
+                                     "  - {<<: *c, durable_name: b}\n")
+    spec = load_specs([str(path)])[0]
+    assert [(c["durable_name"], c["max_deliver"]) for c in spec.consumers] == [("a", 5), ("b", 5)]
+
+
+def test_more_values_than_any_definition_holds_is_refused(tmp_path):
+    error = stream_problem(tmp_path, "name: S\nsubjects: [s]\nmetadata: {" + ",".join(f"k{i}: v" for i in range(50_000)) + "}\n")
+    assert error.key == "metadata" and "more than 100,000 values" in error.message
+
+
+@pytest.mark.parametrize("name, text", [
+    ("flow.yaml", "name: S\nsubjects: [s]\nmetadata: " + "[" * 5000 + "]" * 5000 + "\n"),
+    ("unclosed.yaml", "name: S\nsubjects: [s]\nmetadata: " + "[" * 5000 + "\n"),
+    ("block.yaml", "name: S\nsubjects: [s]\nmetadata:\n  " + "- " * 5000 + "x\n"),
+    ("deep.json", '{"name": "S", "subjects": ["s"], "metadata": ' + "[" * 5000 + "]" * 5000 + "}"),
+    ("unclosed.json", '{"name": "S", "metadata": ' + '{"a": ' * 5000),
+])
+def test_deep_nesting_is_refused_naming_the_file_and_key(tmp_path, name, text):
+    write(tmp_path, "other.yaml", "name: OTHER\nsubjects: [other]\nmax_age: 30x\n")
+    deep = write(tmp_path, name, text)
+    errors = problems(tmp_path)
+    assert sorted((os.path.basename(e.path), e.key) for e in errors) == sorted(
+        [(name, "metadata"), ("other.yaml", "max_age")])
+    assert next(e for e in errors if e.path == str(deep)).message == "nested more than 32 levels deep"
+
+
+def test_nesting_up_to_the_limit_is_read(tmp_path):
+    error = stream_problem(tmp_path, "name: S\nsubjects: [s]\nmetadata: " + "[" * 31 + "]" * 31 + "\n")
+    assert error.key == "metadata" and "expected a mapping of strings to strings" in error.message
+
+
+def test_messages_quote_values_briefly(tmp_path):
+    error = stream_problem(tmp_path, "name: S\nsubjects: [s]\nmax_msgs: '" + "x" * 100_000 + "'\n")
+    assert error.key == "max_msgs" and len(str(error)) < 300
+
+
+def test_problems_shown_per_file_are_bounded(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: S\nsubjects: [s]\n" + "".join(f"k{i}: 1\n" for i in range(1000)))
+    errors = problems(path)
+    assert len(errors) == 101
+    assert errors[-1].message == "and 900 more problems (the first 100 are shown)"
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("opt_start_time: 2024-13-45", "month must be in 1..12"),
+    ("max_msgs: " + "1" * 5000, "5000 digits"),
+])
+def test_values_yaml_cannot_build_are_reported(tmp_path, line, expected):
+    error = stream_problem(tmp_path, f"name: S\nsubjects: [s]\n{line}\n")
+    assert error.message.startswith("invalid YAML") and expected in error.message
+
+
+def test_a_folder_named_like_a_definition_is_reported(tmp_path):
+    write(tmp_path, "good.yaml", GOOD)
+    (tmp_path / "nested.yaml").mkdir()
+    error = only_problem(tmp_path)
+    assert error.path == str(tmp_path / "nested.yaml") and "folder" in error.message
+
+
 # --- names ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, expected", [
@@ -311,12 +397,48 @@ def test_consumer_replicas_above_stream(tmp_path):
     ("a/b", "'/'"),
     ("'a\\b'", "'\\\\'"),
     ("'a\tb'", "'\\t'"),
-    ("x" * 256, "256 characters long; the maximum is 255"),
+    ("x" * 256, "256 bytes long (UTF-8); the maximum is 255"),
 ])
 def test_invalid_stream_name(tmp_path, name, expected):
     error = stream_problem(tmp_path, f"name: {name}\nsubjects: [orders.>]\n")
     assert error.key == "name"
     assert expected in error.message
+
+
+def test_name_length_is_counted_in_bytes_as_the_server_does(tmp_path):
+    error = stream_problem(tmp_path, f"name: {'é' * 128}\nsubjects: [a]\n")
+    assert error.key == "name" and "256 bytes long (UTF-8); the maximum is 255" in error.message
+    error = stream_problem(tmp_path, f"name: S\nsubjects: [a]\nconsumers: [{{durable_name: {'ü' * 128}}}]\n")
+    assert error.key == "consumers[0].durable_name" and "256 bytes long" in error.message
+
+
+@pytest.mark.parametrize("subject, expected", [
+    ("$JS.API.>", "overlaps $JS.> (the JetStream API)"),
+    ("$JS.*.x", "overlaps $JS.>"),
+    ("'*.>'", "overlaps $JS.>"),
+    ("$JSC.R.x", "overlaps $JSC.>"),
+    ("$NRG.>", "overlaps $NRG.>"),
+    ("$SYS.REQ.>", "overlaps $SYS.> (the system API)"),
+    ("'>'", "capturing all subjects ('>') requires no_ack: true"),
+])
+def test_subjects_in_the_servers_namespaces_are_refused(tmp_path, subject, expected):
+    error = stream_problem(tmp_path, f"name: S\nsubjects: [{subject}]\n")
+    assert error.key == "subjects[0]" and expected in error.message
+
+
+@pytest.mark.parametrize("subjects, extra", [
+    ("[$JS.EVENT.>, $SYS.ACCOUNT.>, $KV.cfg.>, $O.x.>, JS.API.x]", ""),  # what the server allows
+    ("[$JS.API.>, $SYS.>]", "no_ack: true\n"),
+    ("['>']", "no_ack: true\nnum_replicas: 1\n"),
+])
+def test_subjects_the_server_allows(tmp_path, subjects, extra):
+    path = write(tmp_path, "s.yaml", f"name: S\nsubjects: {subjects}\n{extra}")
+    assert load_specs([str(path)])[0].name == "S"
+
+
+def test_capturing_everything_needs_one_replica(tmp_path):
+    error = stream_problem(tmp_path, "name: S\nsubjects: ['>']\nno_ack: true\nnum_replicas: 3\n")
+    assert error.key == "subjects[0]" and "requires num_replicas: 1" in error.message
 
 
 def test_stream_name_of_255_characters_is_fine(tmp_path):
@@ -499,6 +621,29 @@ def test_nack_resource_of_another_kind(tmp_path, kind):
 def test_other_api_version(tmp_path):
     error = stream_problem(tmp_path, "apiVersion: apps/v1\nkind: Deployment\nspec: {}\n")
     assert error.key == "apiVersion" and "not a NACK resource" in error.message
+
+
+@pytest.mark.parametrize("version", ["jetstream.nats.io/v1", "jetstream.nats.io/v1alpha1", "jetstream.nats.io/"])
+def test_nack_api_version_other_than_v1beta2_or_v1beta1(tmp_path, version):
+    error = stream_problem(tmp_path, f"apiVersion: {version}\nkind: Stream\nspec: {{name: A, storage: file}}\n")
+    assert error.key == "apiVersion" and f"'{version}' is not a version of NACK's Stream" in error.message
+
+
+def test_nack_v1beta1_loads_like_v1beta2(tmp_path):
+    body = "kind: Stream\nspec: {name: A, subjects: [a.>], storage: file, maxAge: 1h, replicas: 1,\n" \
+           "       sources: [{name: B, filterSubject: b.x, optStartSeq: 4}]}\n"
+    v1 = write(tmp_path, "v1.yaml", "apiVersion: jetstream.nats.io/v1beta1\n" + body)
+    v2 = write(tmp_path, "v2.yaml", "apiVersion: jetstream.nats.io/v1beta2\n" + body)
+    assert load_specs([str(v1)])[0].config == load_specs([str(v2)])[0].config
+
+
+def test_nack_v1beta1_refuses_what_its_schema_does_not_have(tmp_path):
+    path = write(tmp_path, "s.yaml", "apiVersion: jetstream.nats.io/v1beta1\nkind: Stream\n"
+                                     "spec: {name: A, storage: file, denyDelete: true,\n"
+                                     "       mirror: {name: B, subjectTransforms: [{source: a, dest: b}]}}\n")
+    errors = problems(path)
+    assert [e.key for e in errors] == ["spec.denyDelete", "spec.mirror.subjectTransforms"]
+    assert all("not in NACK's v1beta1 Stream" in e.message and "v1beta2" in e.message for e in errors)
 
 
 def test_nack_error_names_the_camel_case_key(tmp_path):

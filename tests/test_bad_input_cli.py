@@ -6,11 +6,16 @@ subprocess, real nats-server, ApiRecorder.)
 """
 import json
 import os
+import resource
+import subprocess
+import sys
+import time
 
 import pytest
 
 import probe
-from runner import run_cli
+from runner import REPO, clean_env, run_cli
+from test_bad_input import alias_bomb, merge_key_bomb
 from natsserver import NatsServer
 
 GOOD = "name: GOOD\nsubjects: [good.>]\n"
@@ -22,6 +27,10 @@ NACK = "apiVersion: jetstream.nats.io/v1beta2\nkind: {kind}\nmetadata:\n  name: 
 def server():
     with NatsServer() as s:
         yield s
+
+
+def folder_named_yaml(folder):
+    (folder / "nested.yaml").mkdir()
 
 
 def symlink_loop(folder):
@@ -65,6 +74,19 @@ CASES = {
     "json-syntax-error": ({"s.json": '{"name": "S",\n "subjects": ["s.>"],,\n}'}, ["line"]),
     "over-1-MiB": ({"s.yaml": GOOD + "# " + "x" * (1024 * 1024) + "\n"}, ["MiB"]),
     "symlink-loop": ({"good.yaml": GOOD, "loop": symlink_loop}, ["loop-"]),
+    "folder-named-yaml": ({"good.yaml": GOOD, "nested": folder_named_yaml}, ["nested.yaml", "folder"]),
+    "deep-yaml": ({"s.yaml": "name: S\nsubjects: [s.>]\nmetadata: " + "[" * 5000 + "]" * 5000 + "\n"},
+                  ["metadata", "nested more than 32 levels"]),
+    "deep-json": ({"s.json": '{"name": "S", "metadata": ' + "[" * 5000 + "]" * 5000 + "}"},
+                  ["metadata", "nested more than 32 levels"]),
+    "nack-api-version": ({"s.yaml": NACK.replace("v1beta2", "v1").format(kind="Stream")},
+                         ["apiVersion", "jetstream.nats.io/v1'"]),
+    "name-over-255-bytes": ({"s.yaml": f"name: {'é' * 128}\nsubjects: [s.>]\n"}, ["name", "256 bytes"]),
+    "durable-over-255-bytes": ({"s.yaml": f"name: S\nsubjects: [s.>]\nconsumers: [{{durable_name: {'é' * 128}}}]\n"},
+                               ["consumers[0].durable_name", "256 bytes"]),
+    "jetstream-api-subject": ({"s.yaml": "name: S\nsubjects: [$JS.API.>]\n"}, ["subjects[0]", "$JS.>"]),
+    "system-subject": ({"s.yaml": "name: S\nsubjects: [$SYS.>]\n"}, ["subjects[0]", "$SYS.>"]),
+    "capture-all-subject": ({"s.yaml": "name: S\nsubjects: ['>']\n"}, ["subjects[0]", "no_ack"]),
 }
 
 
@@ -176,3 +198,38 @@ def test_json_and_yaml_problems_name_the_line(server, tmp_path):
     materialize(folder2, {"s.json": json.dumps({"name": "S"})[:-1] + ',\n"subjects": }\n'})
     result = run_cli("init", "-f", folder2, "--nats-url", server.url)
     assert result.returncode == 2 and "line 2" in result.stderr, result
+
+
+@pytest.mark.parametrize("bomb, key", [(alias_bomb, "metadata"), (merge_key_bomb, "x5")], ids=["aliases", "merge-keys"])
+def test_alias_bomb_is_refused_quickly_in_little_memory(server, tmp_path, bomb, key):
+    """A 500-byte "billion laughs" file: exit 2 naming it (and the other file's problem) instead of hanging
+    with gigabytes. The address-space limit only protects the machine; the measure is the child's peak RSS."""
+    folder = tmp_path / "streams.d"
+    materialize(folder, {"bomb.yaml": bomb(), "other.yaml": "name: OTHER\nsubjects: [o.>]\nmax_age: 30x\n"})
+    assert os.path.getsize(folder / "bomb.yaml") < 600
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "w") as stdout, open(err, "w") as stderr, probe.ApiRecorder(server.url) as recorder:
+        proc = subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", "init", "-f", str(folder),
+                                 "--nats-url", server.url], stdout=stdout, stderr=stderr, env=clean_env(),
+                                cwd=REPO, preexec_fn=limit_memory)
+        deadline = time.monotonic() + 20  # a hang catcher, not a speed measure
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not pid:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"still running after 20 s: {err.read_text()[-500:]}")
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr_text = err.read_text()
+    assert proc.returncode == 2, stderr_text
+    assert f"bomb.yaml: {key}: YAML aliases expand" in stderr_text
+    assert "other.yaml: max_age" in stderr_text and "Traceback" not in stderr_text
+    assert usage.ru_maxrss < 200 * 1024, f"peak RSS {usage.ru_maxrss} KiB"  # Linux: KiB
+    assert recorder.writes == [] and probe.streams(server.url) == {}
