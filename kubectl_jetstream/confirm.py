@@ -35,9 +35,45 @@ def confirm(ctx, what, stdin=None):
     stdin = stdin or sys.stdin
     if not (stdin and stdin.isatty()):
         raise Refused(f"refusing to {what} without confirmation: no terminal to ask on; add --yes to proceed")
-    ctx.stderr.write(f"{what[0].upper()}{what[1:]}. Proceed? [y/N] ")
-    ctx.stderr.flush()
-    answer = stdin.readline()
+    try:
+        answer = _ask(ctx, f"{what[0].upper()}{what[1:]}. Proceed? [y/N] ", stdin)
+    except BaseException:  # Ctrl-C: end the prompt's line before "interrupted"
+        ctx.stderr.write("\n")
+        raise
     if answer.strip().lower() in ("y", "yes"):
         return True
     raise Refused("aborted; nothing was changed")
+
+
+def _ask(ctx, prompt, stdin):
+    """Print `prompt` and read a line, but Ctrl-C ends the read at once. Inside asyncio.run, SIGINT only
+    cancels the main task and the read would go on until Enter; here the handler also raises CancelledError
+    out of the read, so the command unwinds as a cancelled task (connections closed) and asyncio.run raises
+    KeyboardInterrupt."""
+    import asyncio
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop
+        task = None
+    if task is None or threading.current_thread() is not threading.main_thread() or not callable(previous):
+        ctx.stderr.write(prompt)
+        ctx.stderr.flush()
+        return stdin.readline()
+
+    def interrupt(signum, frame):
+        previous(signum, frame)  # asyncio's own handler: records the interrupt, cancels the main task
+        raise asyncio.CancelledError
+
+    signal.signal(signal.SIGINT, interrupt)  # before the prompt shows: no moment where Ctrl-C is lost
+    try:
+        if task.cancelling():  # Ctrl-C came after the last await, before the handler
+            raise asyncio.CancelledError
+        ctx.stderr.write(prompt)
+        ctx.stderr.flush()
+        return stdin.readline()
+    finally:
+        signal.signal(signal.SIGINT, previous)
