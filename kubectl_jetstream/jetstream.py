@@ -188,6 +188,11 @@ class JetStream:
         await _abandon(self.nc)
 
     @property
+    def server_name(self):
+        """The name the server announced in its INFO (its ID when it was given none)."""
+        return (getattr(self.nc, "_server_info", None) or {}).get("server_name")
+
+    @property
     def server_version(self):
         """The version the server announced in its INFO, e.g. "2.15.1"."""
         return (getattr(self.nc, "_server_info", None) or {}).get("version")
@@ -308,6 +313,13 @@ class JetStream:
 
         infos = await asyncio.gather(*(one(n) for n in names))
         return {n: i for n, i in zip(names, infos) if i is not None}
+
+    async def subject_counts(self, name):
+        """{subject: messages} of a stream, or None when it has more subjects than one reply carries (the
+        server sends at most 100,000)."""
+        reply = await self.request(f"STREAM.INFO.{name}", {"subjects_filter": ">"})
+        subjects = (reply.get("state") or {}).get("subjects") or {}
+        return None if reply.get("total", 0) > len(subjects) else subjects
 
     async def create_stream(self, config):
         return await self.request(f"STREAM.CREATE.{config['name']}", config, write=True)

@@ -58,11 +58,12 @@ def counts(info):
     return {"messages": state.get("messages", 0), "bytes": state.get("bytes", 0)}
 
 
-async def run_destructive(ctx, args, verb, names, act, describe_extra="", create_missing=None):
+async def run_destructive(ctx, args, verb, names, act, describe_extra="", create_missing=None, check=None):
     """Look the streams up, show them, confirm, then `await act(js, outcome, info)` for each found stream.
 
     `create_missing(js, outcome)`, when given, handles named streams that are not on the server (recreate
-    creates them) instead of reporting them as not found.
+    creates them) instead of reporting them as not found. `check(server, found_names)`, when given, may
+    raise a UsageError once the streams are known, before anything is shown, asked or sent.
     """
     async with ctx.jetstream() as js:
         server = await js.stream_infos(names)
@@ -76,6 +77,8 @@ async def run_destructive(ctx, args, verb, names, act, describe_extra="", create
                 o.result = "not found"
                 o.error = "" if args.ignore_not_found else f"stream {o.stream} not found"
             absent = []
+        if check is not None:
+            check(server, [o.stream for o in found])
         show_targets(ctx, verb, found, server, describe_extra)
         proceed = confirm(ctx, f"{verb} {len(found)} stream(s)") if found else not args.dry_run
 

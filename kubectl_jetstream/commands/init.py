@@ -25,7 +25,7 @@ def run(ctx, args):
 
 
 async def _init(ctx, args, specs):
-    from ..plan import message_loss, plan
+    from ..plan import deletion_loss, message_loss, plan
     from .report import print_plan, plan_exit_status
 
     if args.wait:
@@ -37,10 +37,12 @@ async def _init(ctx, args, specs):
         actions = plan(specs, server, prune=args.prune)
         deletes = [a for a in actions if a.action == "delete"]  # only with --prune
         lossy = [(a, message_loss(a, (server.get(a.stream) or {}).get("state"))) for a in actions]
-        lossy = [(a, why) for a, why in lossy if why]
+        lossy = [(a, f"this update removes messages: {why}") for a, why in lossy if why]
+        await _count_subjects(js, deletes, server)
+        lossy += deletion_loss(deletes, server)  # consumers of interest streams hold messages
         if lossy and args.dry_run:
             for action, why in lossy:
-                ctx.warn(f"{action.stream}: this update removes messages: {why}")
+                ctx.warn(f"{action.stream}: {why}")
         if not args.dry_run:
             if deletes or lossy:
                 _confirm_destruction(ctx, deletes, lossy, server)  # Refused: then nothing at all is applied
@@ -52,8 +54,23 @@ async def _init(ctx, args, specs):
     return plan_exit_status(actions)
 
 
+async def _count_subjects(js, deletes, server):
+    """Per-subject message counts of the interest streams whose consumers --prune deletes: with them
+    `deletion_loss` counts the messages that go (read-only requests, also for --dry-run)."""
+    import asyncio
+
+    from ..plan import drops_with_consumers
+
+    names = sorted({a.stream for a in deletes if a.consumer is not None
+                    and (server[a.stream].get("state") or {}).get("messages")
+                    and drops_with_consumers(server[a.stream].get("config"))})
+    for name, counts in zip(names, await asyncio.gather(*(js.subject_counts(n) for n in names))):
+        server[name]["subject_counts"] = counts
+
+
 def _confirm_destruction(ctx, deletes, lossy, server):
-    """--prune deletions and updates that remove messages: shown, then confirmed like purge or delete."""
+    """--prune deletions and changes that remove messages (tighter limits, consumers of interest streams):
+    shown, then confirmed like purge or delete."""
     from ..confirm import confirm, describe_streams
 
     streams = [a.stream for a in deletes if a.consumer is None]
@@ -64,11 +81,15 @@ def _confirm_destruction(ctx, deletes, lossy, server):
         describe_streams(ctx, streams, server)
         for name in consumers:
             ctx.stderr.write(f"  consumer {name}\n")
-        parts.append(f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)")
+        dropping = [a.stream for a, _ in lossy if a.action == "delete"]
+        parts.append(f"delete {len(streams)} unmanaged stream(s) and {len(consumers)} consumer(s)"
+                     + (f" (removing messages of {', '.join(dropping)})" if dropping else ""))
     if lossy:
-        ctx.stderr.write("These updates remove messages:\n")
-        describe_streams(ctx, [a.stream for a, _ in lossy], server)
+        ctx.stderr.write("These changes remove messages:\n")
+        describe_streams(ctx, list(dict.fromkeys(a.stream for a, _ in lossy)), server)
         for action, why in lossy:
             ctx.stderr.write(f"  {action.stream}: {why}\n")
-        parts.append(f"apply {len(lossy)} update(s) that remove messages")
+    updates = [a for a, _ in lossy if a.action == "update"]
+    if updates:
+        parts.append(f"apply {len(updates)} update(s) that remove messages")
     return confirm(ctx, " and ".join(parts))
