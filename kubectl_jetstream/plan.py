@@ -450,10 +450,24 @@ def _creation_changes(config, ignored):
 
 
 # -- plan -------------------------------------------------------------------------------------------
+def name_order(name):
+    """The one order streams are listed in by `ls`, `init`, `diff` and `export`: by name, code point by
+    code point (upper case before lower case), as Go and kubectl sort names."""
+    return name
+
+
 def unmanaged(specs, server):
     """Stream names on the server that no spec defines, sorted."""
     names = {spec.name for spec in specs}
-    return sorted(name for name in server if name not in names)
+    return sorted((name for name in server if name not in names), key=name_order)
+
+
+def unmanaged_consumers(spec, current):
+    """Durable consumers of the spec's stream on the server (`current`, or None) that its file does not
+    list, sorted: what --prune deletes and `diff` lists."""
+    listed = {c.get("durable_name") or c.get("name") for c in spec.consumers or []}
+    on_server = (current or {}).get("consumers") or {}
+    return sorted(name for name, cfg in on_server.items() if name not in listed and (cfg or {}).get("durable_name"))
 
 
 def prunable(specs, server):
@@ -544,15 +558,13 @@ def plan(specs, server, prune=False):
     (delete + create) removes them, so whoever carries out the replace must create them all again.
     """
     actions = []
-    for spec in specs:
+    for spec in sorted(specs, key=lambda s: name_order(s.name)):
         current = server.get(spec.name)
         stream_actions, stream_desired = _plan_stream(spec, current)
         on_server = (current or {}).get("consumers") or {}
-        listed = set()
         consumer_actions = []
         for consumer in spec.consumers or []:
             name = consumer.get("durable_name") or consumer.get("name")
-            listed.add(name)
             consumer_actions.append(_plan_consumer(spec.name, consumer, on_server.get(name), stream_desired))
         # Lower consumer_limits are refused while a consumer is above them ("change to limits violates
         # consumers"): such consumers are updated first, then the stream.
@@ -561,11 +573,9 @@ def plan(specs, server, prune=False):
                  and _above_limits(on_server.get(a.consumer) or {}, stream_desired)]
         rest = [a for a in consumer_actions if all(a is not f for f in first)]
         actions.extend(first + stream_actions + rest)
-        if prune and current is not None:
-            for name in sorted(on_server):
-                cfg = on_server[name] or {}
-                if name not in listed and cfg.get("durable_name"):
-                    actions.append(Action(spec.name, name, "delete", [], None))
+        if prune:
+            actions.extend(Action(spec.name, name, "delete", [], None)
+                           for name in unmanaged_consumers(spec, current))
     if prune:
         for name in prunable(specs, server):
             actions.append(Action(name, None, "delete", [], None))

@@ -1,6 +1,7 @@
 """diff: field-level differences between the server (live) and streams.d (desired), like `kubectl diff`.
 
-Exit 0 when in sync, 1 when there are differences. Streams on the server that no file defines are listed as
+Exit 0 when in sync, 1 when there are differences. Streams on the server that no file defines, and durable
+consumers of managed streams that their file does not list (both what `init --prune` deletes), are listed as
 unmanaged, which is not a difference.
 """
 from ..errors import ExitStatus
@@ -19,22 +20,28 @@ def run(ctx, args):
 
 
 async def _diff(ctx, args, specs):
-    from ..plan import plan, unmanaged
+    from ..plan import name_order, plan, unmanaged, unmanaged_consumers
 
     async with ctx.jetstream() as js:
         server = await js.snapshot()
     actions = [a for a in plan(specs, server) if a.action != "unchanged"]
     others = unmanaged(specs, server) if not stream_names(args) else []
+    consumers = [{"stream": s.name, "consumer": name} for s in sorted(specs, key=lambda s: name_order(s.name))
+                 for name in unmanaged_consumers(s, server.get(s.name))]
     paths = {s.name: s.path for s in specs}
     if args.output:
         from .report import action_record
 
-        dump(ctx, {"differences": [action_record(a) for a in actions], "unmanaged": others}, args.output)
+        dump(ctx, {"differences": [action_record(a) for a in actions], "unmanaged": others,
+                   "unmanaged_consumers": consumers}, args.output)
     else:
         for action in actions:
             print_unified(ctx, action, paths.get(action.stream, "streams.d"))
         if others:
             ctx.echo(f"# unmanaged (on the server, defined by no file): {', '.join(others)}")
+        if consumers:
+            ctx.echo("# unmanaged consumers (on the server, listed by no file): "
+                     + ", ".join(f"{c['stream']}/{c['consumer']}" for c in consumers))
     return ExitStatus.DIFFERENCES if actions else ExitStatus.OK
 
 

@@ -18,12 +18,59 @@ def run(ctx, args):
     return ctx.run(_export(ctx, args, stream_names(args)))
 
 
-def file_name(stream):
-    return stream.lower() + ".yaml"
+def file_names(streams):
+    """{stream: file name}: the lower-cased name, as streams.d names its files. Names that differ only in
+    case (ORDERS, orders) would share it, so each of them gets a digest of its exact spelling too
+    (orders-1a2b3c4d.yaml): no two files collide, not even on a case-insensitive file system."""
+    import hashlib
+
+    groups = {}
+    for name in streams:
+        groups.setdefault(name.lower(), []).append(name)
+    out = {}
+    for lower, names in groups.items():
+        for name in names:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            out[name] = f"{lower}.yaml" if len(names) == 1 else f"{lower}-{digest}.yaml"
+    return out
+
+
+def _write_files(ctx, folder, documents):
+    """Every file planned first (two streams never share one: exit 2 before anything is written), then each
+    written to a temporary file and renamed over its target. A folder or file that cannot be written is
+    exit 2 with one line."""
+    from ..errors import UsageError
+
+    names = file_names(documents)
+    taken = {}
+    for stream, file in names.items():
+        if file.casefold() in taken:  # a stream literally named like another's digest name
+            raise UsageError(f"export: streams {taken[file.casefold()]} and {stream} would both be written to "
+                             f"{file}; nothing was written (export them in separate runs)")
+        taken[file.casefold()] = stream
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"export: {folder} exists and is not a folder; nothing was written") from None
+    except OSError as exc:
+        raise UsageError(f"export: cannot create the folder {folder}: {exc.strerror or exc}") from None
+    for stream, document in documents.items():
+        path = os.path.join(folder, names[stream])
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "w", encoding="utf-8") as f:
+                f.write(to_yaml(document))
+            os.replace(temporary, path)
+        except OSError as exc:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+            raise UsageError(f"export: cannot write {path}: {exc.strerror or exc}") from None
+        ctx.echo(f"wrote {path}")
 
 
 async def _export(ctx, args, names):
     from ..errors import ExitStatus
+    from ..plan import name_order
     from ..resources import document_for
 
     async with ctx.jetstream() as js:
@@ -31,16 +78,11 @@ async def _export(ctx, args, names):
     missing = [n for n in names if n not in server]
     for name in missing:
         ctx.stderr.write(f"error: stream {name} not found\n")
-    chosen = names or sorted(server)
+    chosen = names or sorted(server, key=name_order)
     documents = {n: document_for(server[n]["config"], list(server[n]["consumers"].values()))
                  for n in chosen if n in server}
     if args.dir:
-        os.makedirs(args.dir, exist_ok=True)
-        for name, document in documents.items():
-            path = os.path.join(args.dir, file_name(name))
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(to_yaml(document))
-            ctx.echo(f"wrote {path}")
+        _write_files(ctx, args.dir, documents)
     else:
         ctx.echo("\n---\n".join(to_yaml(d).rstrip("\n") for d in documents.values()))
     return ExitStatus.PARTIAL if missing else ExitStatus.OK

@@ -40,8 +40,9 @@ async def _info(ctx, args, name):
     cluster = info.get("cluster")
     if cluster:
         ctx.echo("Cluster:")
-        ctx.echo(f"  name: {cluster.get('name', '')}")
-        ctx.echo(f"  leader: {cluster.get('leader', '')}")
+        if cluster.get("name"):  # a standalone server has none
+            ctx.echo(f"  name: {cluster['name']}")
+        ctx.echo(f"  leader: {cluster.get('leader') or '-'}")
         for replica in cluster.get("replicas") or []:
             health = "current" if replica.get("current") else "outdated"
             if replica.get("offline"):

@@ -40,6 +40,8 @@ async def _names(ctx):
 
 
 async def _ls(ctx, args, specs):
+    from ..plan import name_order
+
     table_output = args.output in (None, "wide")
     async with ctx.jetstream() as js:
         if table_output:  # the CONSUMER STATE column needs the consumer lists too
@@ -47,7 +49,8 @@ async def _ls(ctx, args, specs):
             infos = list(server.values())
         else:
             infos = await js.list_streams()
-    infos.sort(key=lambda i: i["config"]["name"])
+        server_name = js.server_name
+    infos.sort(key=lambda i: name_order(i["config"]["name"]))
     defined = {s.name: s for s in specs or []}
     missing = missing_names(infos, defined)
     fmt = args.output
@@ -61,9 +64,10 @@ async def _ls(ctx, args, specs):
         for name in missing:
             items.append({"name": name, "kind": kind_of(dict(defined[name].config, name=name)).name,
                           "managed": True, "missing": True, "config": defined[name].config})
+        items.sort(key=lambda item: name_order(item["name"]))
         dump(ctx, items, fmt)
     else:
-        headers, rows = table_rows(infos, specs, wide=fmt == "wide")
+        headers, rows = table_rows(infos, specs, wide=fmt == "wide", server_name=server_name)
         if rows:
             table(ctx, headers, rows)
         else:
@@ -76,8 +80,11 @@ def missing_names(infos, defined):
     return [name for name in defined if name not in on_server]
 
 
-def table_rows(infos, specs, wide=False, extra_headers=(), extra=None):
-    """(headers, rows) of the table; `extra(info)` gives the cells of `extra_headers` (ls --watch: rates)."""
+def table_rows(infos, specs, wide=False, extra_headers=(), extra=None, server_name=None):
+    """(headers, rows) of the table, in name order; `extra(info)` gives the cells of `extra_headers` (ls
+    --watch: rates); `server_name` is the server answering (the leader of a standalone server's streams)."""
+    from ..plan import name_order
+
     defined = {s.name: s for s in specs or []}
     backups = {i["config"]["name"]: backup_label(i["config"]) for i in infos}
     rows = []
@@ -85,13 +92,14 @@ def table_rows(infos, specs, wide=False, extra_headers=(), extra=None):
         name = info["config"]["name"]
         # a backup left by recreate --keep-messages stopped half-way says so
         status = backups[name] or ("" if specs is None else "managed" if name in defined else "unmanaged")
-        cells = row(info, status, wide=wide, health=consumer_summary(info))
+        cells = row(info, status, wide=wide, health=consumer_summary(info), server_name=server_name)
         cells[-1:-1] = extra(info) if extra else []
         rows.append(cells)
     for name in missing_names(infos, defined):
         cells = missing_row(defined[name], wide=wide)
         cells[-1:-1] = ["-"] * len(extra_headers)
         rows.append(cells)
+    rows.sort(key=lambda r: name_order(r[0]))
     headers = ["name", "kind", "subjects", "storage", "replicas", "messages", "bytes", "consumers",
                "consumer state", "last message"]
     if wide:
@@ -104,7 +112,7 @@ def table_rows(infos, specs, wide=False, extra_headers=(), extra=None):
     return headers, rows
 
 
-def row(info, status, wide=False, health="-"):
+def row(info, status, wide=False, health="-", server_name=None):
     config, state = info["config"], info.get("state") or {}
     cells = [config["name"], kind_of(config).name, join_subjects(config.get("subjects")), config.get("storage", ""),
              str(config.get("num_replicas", 1)), human_count(state.get("messages")),
@@ -112,7 +120,7 @@ def row(info, status, wide=False, health="-"):
     if wide:
         cells += [config.get("retention", ""), format_duration(config.get("max_age", 0)) if config.get("max_age") else "unlimited",
                   limit(config.get("max_msgs")), limit(format_size(config.get("max_bytes", -1))),
-                  *cluster_cells(info)]
+                  *cluster_cells(info, server_name)]
     return cells + [status]
 
 
@@ -136,7 +144,11 @@ def limit(value):
     return "unlimited" if value in (None, -1, 0) else str(value)
 
 
-def cluster_cells(info):
+def cluster_cells(info, server_name=None):
+    """LEADER and REPLICAS OK. A standalone server lists its streams without cluster information: the
+    stream lives on the server answering, which is its leader, and its one replica is that server."""
+    if "cluster" not in info and server_name:
+        return [server_name, "1/1"]
     cluster = info.get("cluster") or {}
     leader = cluster.get("leader", "")
     replicas = cluster.get("replicas") or []

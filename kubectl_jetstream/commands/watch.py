@@ -11,6 +11,7 @@ from ..connect import timeout_seconds
 from ..errors import UsageError
 from ..output import table_text
 from ..units import human_bytes
+from ..plan import name_order
 from .ls import table_rows
 
 RATE_HEADERS = ["msgs/s", "bytes/s"]
@@ -58,14 +59,15 @@ async def watch(ctx, args, specs, interval):
         while True:
             server = await js.snapshot()
             now = time.monotonic()
-            infos = sorted(server.values(), key=lambda i: i["config"]["name"])
+            infos = sorted(server.values(), key=lambda i: name_order(i["config"]["name"]))
             current = {i["config"]["name"]: (now, i.get("state") or {}) for i in infos}
 
             def extra(info):
                 name = info["config"]["name"]
                 return rate_cells(rates(samples.get(name), current[name]))
 
-            headers, rows = table_rows(infos, specs, wide=wide, extra_headers=RATE_HEADERS, extra=extra)
+            headers, rows = table_rows(infos, specs, wide=wide, extra_headers=RATE_HEADERS, extra=extra,
+                                       server_name=js.server_name)
             samples = current
             text = table_text(headers, rows) if rows else "No streams found."
             if terminal:
