@@ -124,3 +124,85 @@ def test_prune_of_a_workqueue_consumer_keeps_its_messages_on_the_server(server, 
     assert dry.returncode == 0 and "remove" not in dry.stderr, dry
     assert run_cli("init", "--prune", "--yes", "-f", folder, "--nats-url", server.url).returncode == 0
     assert probe.message_counts(server.url)["WQ"] == 6 and probe.consumers(server.url, "WQ") == {}
+
+
+# -- 5. export -d ----------------------------------------------------------------------------------------
+def test_export_keeps_streams_whose_names_differ_only_in_case(server, tmp_path):
+    import yaml
+
+    for name, subject in (("ORDERS", "up.>"), ("orders", "low.>"), ("Orders", "mid.>")):
+        fresh(server.url, name, [subject])
+    out = tmp_path / "out"
+    result = run_cli("export", "ORDERS", "orders", "Orders", "-d", out, "--nats-url", server.url)
+    assert result.returncode == 0, result
+    wrote = [line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    assert len(wrote) == 3 and len({p.lower() for p in wrote}) == 3, result  # distinct even ignoring case
+    names = {yaml.safe_load((out / f).read_text())["name"] for f in sorted(p.name for p in out.iterdir())}
+    assert names == {"ORDERS", "orders", "Orders"}
+    back = run_cli("diff", "ORDERS", "orders", "Orders", "-f", out, "--nats-url", server.url)
+    assert back.returncode == 0, back  # the files load back to the three streams, in sync
+
+
+@pytest.mark.parametrize("target", ["/proc/x", "/dev/full"])
+def test_export_to_an_unwritable_folder_is_one_line_and_exit_2(server, target):
+    fresh(server.url, "E5", ["e5"])
+    result = run_cli("export", "E5", "-d", target, "--nats-url", server.url)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result
+    assert target in result.stderr and "Traceback" not in result.stderr
+
+
+# -- 6. diff lists consumers added by hand ---------------------------------------------------------------
+def test_diff_lists_consumers_added_by_hand_as_unmanaged(server, tmp_path):
+    folder = write(tmp_path / "d", {"d6.yaml": "name: D6\nsubjects: [d6.>]\nconsumers:\n"
+                                               "  - durable_name: listed\n    ack_policy: explicit\n"})
+    fresh(server.url, "D6", ["d6.>"])
+    assert run_cli("init", "-f", folder, "--nats-url", server.url).returncode == 0
+    probe.add_consumer(server.url, "D6", {"durable_name": "byhand", "ack_policy": "explicit"})
+    table = run_cli("diff", "-f", folder, "--nats-url", server.url)
+    assert table.returncode == 0, table  # like unmanaged streams: listed, not a difference
+    assert "unmanaged consumers" in table.stdout and "D6/byhand" in table.stdout and "D6/listed" not in table.stdout
+    data = json.loads(run_cli("diff", "D6", "-f", folder, "-o", "json", "--nats-url", server.url).stdout)
+    assert data["unmanaged_consumers"] == [{"stream": "D6", "consumer": "byhand"}]
+
+
+# -- 14. deny_delete forbids deleting messages, not the stream ------------------------------------------------
+def test_deny_delete_stream_can_be_deleted_and_the_readme_says_so(server):
+    from runner import REPO
+
+    fresh(server.url, "D14", ["d14"], deny_delete=True)
+    result = run_cli("delete", "D14", "--yes", "--nats-url", server.url)
+    assert result.returncode == 0, result
+    assert "D14" not in probe.streams(server.url)
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Destructive commands are safe by default", 1)[1].split("\n## ", 1)[0]
+    assert "`deny_delete`" in section and "purge or delete" not in section
+    assert "`deny_delete` only forbids deleting single messages" in section
+
+
+# -- 15. ls -o wide and info on a standalone server ----------------------------------------------------------
+def test_standalone_server_is_leader_and_replica_of_its_streams(server, tmp_path):
+    fresh(server.url, "S15", ["s15"], count=2)
+    wide = run_cli("ls", "-o", "wide", "--nats-url", server.url, cwd=tmp_path)  # no streams.d there
+    assert wide.returncode == 0, wide
+    header, *rows = wide.stdout.splitlines()
+    cells = next(r for r in rows if r.startswith("S15 ")).split()
+    assert cells[-2:] == ["solo", "1/1"], wide  # LEADER, REPLICAS OK (no STATUS column without streams.d)
+    info = run_cli("info", "S15", "--nats-url", server.url)
+    assert info.returncode == 0, info
+    assert "  leader: solo" in info.stdout.splitlines()
+    assert not [line for line in info.stdout.splitlines() if line.rstrip().endswith(":") and "name" in line], info
+
+
+# -- 20. ls and init list streams in one order -----------------------------------------------------------
+def test_ls_and_init_sort_stream_names_the_same_way(server, tmp_path):
+    # File order (1, 2, 3) is not name order.
+    folder = write(tmp_path / "d", {"1.yaml": "name: b20\nsubjects: [b20]\n", "2.yaml": "name: A20\nsubjects: [A20]\n",
+                                    "3.yaml": "name: a20\nsubjects: [a20]\n"})
+    mine = {"b20", "A20", "a20"}
+    init = run_cli("init", "-f", folder, "--nats-url", server.url)
+    assert init.returncode == 0, init
+    init_order = [line.split()[0] for line in init.stdout.splitlines()[1:-1] if line.split()[0] in mine]
+    ls = run_cli("ls", "-f", folder, "--nats-url", server.url)
+    ls_order = [line.split()[0] for line in ls.stdout.splitlines()[1:] if line.split()[0] in mine]
+    assert init_order == ls_order == ["A20", "a20", "b20"], (init, ls)
