@@ -526,10 +526,11 @@ def test_unmanaged():
     assert unmanaged([], {}) == []
 
 
-def test_streams_keep_spec_order():
-    specs = [spec("B"), spec("A"), spec("C")]
-    assert [a.stream for a in plan(specs, server(server_stream("A")))] == ["B", "A", "C"]
-    assert [a.action for a in plan(specs, server(server_stream("A")))] == ["create", "unchanged", "create"]
+def test_streams_in_name_order_whatever_the_file_order():
+    """The order `ls` lists them in (issue 11 point 20): by name, upper case before lower case."""
+    specs = [spec("b"), spec("B"), spec("A"), spec("a")]
+    assert [a.stream for a in plan(specs, server(server_stream("A")))] == ["A", "B", "a", "b"]
+    assert [a.action for a in plan(specs, server(server_stream("A")))] == ["unchanged", "create", "create", "create"]
 
 
 # -- diff_config / Change ---------------------------------------------------------------------------------------
@@ -608,3 +609,30 @@ def test_message_loss_ignores_creates_and_consumers():
     change = [Change("max_msgs", -1, 1)]
     assert planmod.message_loss(Action("S", None, "create", change, {}), {"messages": 5}) == ""
     assert planmod.message_loss(Action("S", "c", "update", change, {}), {"messages": 5}) == ""
+
+
+def _interest(messages, *consumers, retention="interest"):
+    infos = [{"name": name, "config": {"durable_name": name, **({"filter_subject": f} if f else {})},
+              "num_pending": pending, "num_ack_pending": 0} for name, f, pending in consumers]
+    return {"config": {"name": "S", "retention": retention}, "state": {"messages": messages},
+            "consumer_infos": infos}
+
+
+@pytest.mark.parametrize("current, deleted, counts, expected", [
+    # the last consumer of an interest stream: the server drops every message
+    (_interest(7, ("c1", None, 7)), {"c1"}, None, (7, 7)),
+    # limits and workqueue streams keep their messages
+    (_interest(7, ("c1", None, 7), retention="limits"), {"c1"}, None, (0, 0)),
+    (_interest(7, ("c1", None, 7), retention="workqueue"), {"c1"}, None, (0, 0)),
+    # the remaining consumer (int.b) holds every message it matches: exactly what only c1 wants goes
+    (_interest(45, ("c1", None, 45), ("c2", "int.b", 5)), {"c1"}, {"int.a": 40, "int.b": 5}, (40, 40)),
+    # ... it acked some of them: at least the int.a ones, at most all c1 holds
+    (_interest(45, ("c1", None, 45), ("c2", "int.b", 2)), {"c1"}, {"int.a": 40, "int.b": 5}, (40, 45)),
+    # without per-subject counts, only the upper bound is known
+    (_interest(45, ("c1", None, 45), ("c2", "int.b", 5)), {"c1"}, None, (0, 45)),
+    # filters that do not overlap: the deleted consumer's messages go, the others' stay
+    (_interest(9, ("a", "s.a", 4), ("b", "s.b", 5)), {"a"}, {"s.a": 4, "s.b": 5}, (4, 4)),
+])
+def test_consumer_deletion_loss_counts_what_only_the_deleted_consumers_hold(current, deleted, counts, expected):
+    assert planmod.consumer_deletion_loss(current, deleted, counts) == expected
+

@@ -1,6 +1,6 @@
 """What purge, delete and recreate share: choosing the streams, showing them, asking, and reporting.
 
-Each stream is handled on its own: a missing stream or a server refusal (deny_purge, deny_delete) is reported
+Each stream is handled on its own: a missing stream or a server refusal (deny_purge) is reported
 for that stream and gives exit 4, and the other streams are still processed.
 """
 from ..confirm import add_guard_arguments, confirm, describe_streams
