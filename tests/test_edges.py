@@ -103,23 +103,24 @@ def test_prune_of_an_interest_consumer_counts_the_messages_and_refuses_without_t
     assert list(probe.consumers(server.url, "INT")) == ["c2"]
 
 
+def one_consumer_stream(url, folder, name, retention, count):
+    """Only `name` on the server, with one durable consumer its file does not list, and `count` messages."""
+    only(url)
+    fresh(url, name, [f"{name.lower()}.>"], retention=retention)
+    probe.add_consumer(url, name, {"durable_name": "unlisted", "ack_policy": "explicit"})
+    probe.publish(url, f"{name.lower()}.a", count)
+    return write(folder, {"s.yaml": f"name: {name}\nsubjects: [{name.lower()}.>]\nretention: {retention}\n"})
+
+
 def test_prune_of_the_last_interest_consumer_counts_every_message(server, tmp_path):
-    only(server.url)
-    fresh(server.url, "INT2", ["int2.>"], retention="interest")
-    probe.add_consumer(server.url, "INT2", {"durable_name": "only", "ack_policy": "explicit"})
-    probe.publish(server.url, "int2.a", 7)
-    folder = write(tmp_path / "d", {"i.yaml": "name: INT2\nsubjects: [int2.>]\nretention: interest\n"})
+    folder = one_consumer_stream(server.url, tmp_path / "d", "INT2", "interest", 7)
     dry = run_cli("init", "--prune", "--dry-run", "-f", folder, "--nats-url", server.url)
     assert "removes 7 messages" in dry.stderr, dry
 
 
 def test_prune_of_a_workqueue_consumer_keeps_its_messages_on_the_server(server, tmp_path):
     """The server keeps a work queue's messages for the next consumer: not a message-removing change."""
-    only(server.url)
-    fresh(server.url, "WQ", ["wq.>"], retention="workqueue")
-    probe.add_consumer(server.url, "WQ", {"durable_name": "w1", "ack_policy": "explicit"})
-    probe.publish(server.url, "wq.a", 6)
-    folder = write(tmp_path / "d", {"w.yaml": "name: WQ\nsubjects: [wq.>]\nretention: workqueue\n"})
+    folder = one_consumer_stream(server.url, tmp_path / "d", "WQ", "workqueue", 6)
     dry = run_cli("init", "--prune", "--dry-run", "-f", folder, "--nats-url", server.url)
     assert dry.returncode == 0 and "remove" not in dry.stderr, dry
     assert run_cli("init", "--prune", "--yes", "-f", folder, "--nats-url", server.url).returncode == 0
