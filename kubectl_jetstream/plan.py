@@ -610,7 +610,6 @@ def message_loss(action, state):
     return "; ".join(reasons)
 
 
-
 def drops_with_consumers(config):
     """Whether deleting a consumer can make the server drop messages of this stream: only with interest
     retention (verified on nats-server 2.15.1: a workqueue stream keeps them for the next consumer)."""

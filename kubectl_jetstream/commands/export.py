@@ -26,12 +26,12 @@ def file_names(streams):
 
     groups = {}
     for name in streams:
-        groups.setdefault(name.lower(), []).append(name)
+        groups.setdefault(name.casefold(), []).append(name)
     out = {}
-    for lower, names in groups.items():
+    for names in groups.values():
         for name in names:
             digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-            out[name] = f"{lower}.yaml" if len(names) == 1 else f"{lower}-{digest}.yaml"
+            out[name] = f"{name.lower()}.yaml" if len(names) == 1 else f"{name.lower()}-{digest}.yaml"
     return out
 
 
