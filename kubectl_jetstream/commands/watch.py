@@ -10,8 +10,8 @@ from datetime import datetime
 from ..connect import timeout_seconds
 from ..errors import UsageError
 from ..output import table_text
-from ..units import human_bytes
 from ..plan import name_order
+from ..units import human_bytes
 from .ls import table_rows
 
 RATE_HEADERS = ["msgs/s", "bytes/s"]
