@@ -35,6 +35,7 @@ async def _names(ctx):
     async with ctx.jetstream() as js:
         names = await js.stream_names()
     if names:
+        # plan.name_order is code point order, as sorted() is: plan is not imported to keep -o name light
         ctx.echo("\n".join(address(name) for name in sorted(names)))
     return 0
 
