@@ -6,28 +6,13 @@ that — TLS, auth, the connection itself — is the same for every path.
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
-from typing import Optional
 
+from .endpoint import Endpoint
 from .errors import NatsConnectionError, UsageError
 from .units import UnitError, parse_duration
 
 
 DEFAULT_TIMEOUT = "5s"
-
-
-@dataclass
-class Endpoint:
-    url: str
-    via: str  # "direct" | "in-cluster" | "port-forward"
-    detail: str = ""
-    creds: Optional[str] = None  # content of a creds file read from a Secret; never logged
-    token: Optional[str] = None
-    user: Optional[str] = None
-    password: Optional[str] = None
-
-    def __repr__(self):  # keep secrets out of any accidental repr/log
-        return f"Endpoint(url={self.url!r}, via={self.via!r}, detail={self.detail!r})"
 
 
 def timeout_seconds(value, flag="--timeout"):

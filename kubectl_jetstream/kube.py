@@ -33,7 +33,7 @@ with warnings.catch_warnings():
 from urllib3.exceptions import HTTPError
 
 from . import __version__
-from .connect import Endpoint
+from .endpoint import Endpoint
 from .errors import AmbiguousService, KubernetesError, ToolError, Unreachable, UsageError
 from .portforward import PortForwarder, Target
 from .units import UnitError, parse_duration

@@ -82,7 +82,7 @@ class KubeChild:
 
     @contextlib.contextmanager
     def endpoint(self):
-        from .connect import Endpoint
+        from .endpoint import Endpoint
 
         try:
             message = _receive(self.reader)
