@@ -11,6 +11,13 @@ from natsserver import NatsServer  # noqa: E402
 from runner import REPO, SHIPPED_STREAMS, Result, clean_env, run_cli  # noqa: E402,F401
 
 
+@pytest.fixture(scope="module")
+def server():
+    """One nats-server with JetStream shared by the tests of a module (each test uses its own stream names)."""
+    with NatsServer() as s:
+        yield s
+
+
 @pytest.fixture
 def nats_server():
     """A fresh nats-server with JetStream on a free loopback port and a temp store."""

@@ -943,6 +943,22 @@ def kube_api():
         yield api
 
 
+@pytest.fixture
+def kenv(monkeypatch, kube_api):
+    """kube_api for in-process tests: no in-cluster detection, KUBECONFIG at its kubeconfig for namespace swe;
+    `kenv.use(path)` points KUBECONFIG elsewhere for this test."""
+    for var in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KJS_INCLUSTER_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+    def use(path):
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        return path
+
+    kube_api.use = use
+    use(kube_api.kubeconfig(namespace="swe"))
+    return kube_api
+
+
 # ---------------------------------------------------------------------------------------------------------
 # ready-made layouts
 

@@ -1,4 +1,5 @@
 """Run the CLI as a subprocess, as a user would (natscli's test style). Shared by every test module."""
+import ast
 import os
 import subprocess
 import sys
@@ -6,6 +7,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_STREAMS = REPO / "streams.d"
+# Seconds. Tests bound how long something takes only by this: it catches a hang, a retry loop or a timeout
+# ignored (wait's 30s and 60s), never a slow, loaded machine. Speed is the bench's job.
+HANG = 20.0
 
 
 class Result:
@@ -35,3 +39,34 @@ def run_cli(*args, env=None, input=None, cwd=None, timeout=120):
         capture_output=True, text=True, env=clean_env(env), input=input, cwd=cwd or REPO, timeout=timeout,
     )
     return Result(proc)
+
+
+def spawn_cli(*args, env=None, cwd=None, **popen):
+    """Start the CLI without waiting for it: stdout and stderr piped as text, no stdin, unless `popen` says."""
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, "text": True,
+             **popen}
+    return subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", *map(str, args)], env=clean_env(env),
+                            cwd=cwd or REPO, **popen)
+
+
+def make_ctx(*argv):
+    """The plugin context of `ls ARGV`, in-process (its log in a StringIO): for tests of the Kubernetes edge."""
+    import io
+
+    from kubectl_jetstream import cli
+    from kubectl_jetstream.context import PluginContext
+
+    return PluginContext(cli.build_parser().parse_args(["ls", *map(str, argv)]), stderr=io.StringIO())
+
+
+# Packages a fast path (--help, version, completion) must not import: each costs tens of milliseconds.
+HEAVY = ("nats", "kubernetes", "yaml", "tabulate", "urllib3", "websocket", "aiohttp")
+
+
+def heavy_imports(code, env=None):
+    """The HEAVY packages a fresh interpreter has imported after running `code` (a sorted list)."""
+    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
+                          env=clean_env(env), timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return ast.literal_eval(proc.stdout.strip().splitlines()[-1])

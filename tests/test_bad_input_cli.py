@@ -16,17 +16,10 @@ import pytest
 import probe
 from runner import REPO, clean_env, run_cli
 from test_bad_input import alias_bomb, merge_key_bomb
-from natsserver import NatsServer
 
 GOOD = "name: GOOD\nsubjects: [good.>]\n"
 NACK = "apiVersion: jetstream.nats.io/v1beta2\nkind: {kind}\nmetadata:\n  name: orders\nspec:\n  name: ORDERS\n" \
        "  subjects: [orders.>]\n"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NatsServer() as s:
-        yield s
 
 
 def folder_named_yaml(folder):

@@ -7,14 +7,7 @@ import nats
 import pytest
 
 import probe
-from natsserver import NatsServer
 from runner import run_cli
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NatsServer() as s:
-        yield s
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ placement; num_replicas 1 -> 3 is an in-place update; a pod going away in the mi
 """
 import json
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
 import probe
 from cluster import NatsCluster
-from runner import REPO, clean_env, run_cli
+from runner import run_cli, spawn_cli
 from kubeapi import FakeKubeAPI, fleet_layout
 
 
@@ -187,9 +185,7 @@ def test_pod_deleted_in_the_middle_of_init_is_survived(nodes, kube, tmp_path):
         (folder / f"{name}.yaml").write_text(f"name: {name}\nsubjects: [{name.lower()}.>]\nnum_replicas: 3\n"
                                              "storage: memory\n")
     with probe.ApiRecorder(nodes.url) as recorder:
-        proc = subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", "init", "-f", str(folder), "-v",
-                                 "--timeout", "20s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, env=clean_env(kube.env), cwd=REPO)
+        proc = spawn_cli("init", "-f", folder, "-v", "--timeout", "20s", env=kube.env)
         deadline = time.monotonic() + 30
         while not any(".STREAM.CREATE." in s for s in recorder.subjects):
             assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()

@@ -3,14 +3,12 @@ import json
 import os
 import pty
 import select
-import subprocess
-import sys
 import time
 
 import pytest
 
 import probe
-from runner import REPO, clean_env, run_cli
+from runner import run_cli, spawn_cli
 
 
 @pytest.fixture
@@ -204,8 +202,7 @@ def test_dry_run_never_changes_anything(loaded, command):
 def run_on_pty(args, answer, timeout=60):
     """Run the CLI with stdin/stdout on a real pseudo-terminal and answer its question."""
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", *map(str, args)], stdin=child,
-                            stdout=child, stderr=child, env=clean_env(), cwd=REPO, close_fds=True)
+    proc = spawn_cli(*args, stdin=child, stdout=child, stderr=child, text=False, close_fds=True)
     os.close(child)
     seen, answered, deadline = b"", False, time.monotonic() + timeout
     while time.monotonic() < deadline:

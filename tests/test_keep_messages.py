@@ -16,12 +16,6 @@ from runner import run_cli
 SUBJECTS = 5
 
 
-@pytest.fixture(scope="module")
-def server():
-    with NatsServer() as s:
-        yield s
-
-
 def setup(server, tmp_path, name, count, new_config, storage="file"):
     """A stream of `count` messages on 5 subjects with headers, and a streams.d folder giving it `new_config`."""
     subject = name.lower()

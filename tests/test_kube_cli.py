@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import probe
-from runner import REPO, SHIPPED_STREAMS, clean_env, run_cli
+from runner import HANG, REPO, SHIPPED_STREAMS, clean_env, run_cli
 from kubeapi import fleet_layout, helm_chart_layout, kube_api  # noqa: F401
 from natsserver import NatsServer
 from kubectl_jetstream import cli, kube
@@ -137,7 +137,7 @@ def test_request_timeout(fleet):
     result = kcli(fleet, "ls", "--request-timeout", "500ms")
     assert result.returncode == 3, result
     assert "cannot reach the Kubernetes API" in result.stderr and "timed out" in result.stderr.lower()
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < HANG
     bad = kcli(fleet, "ls", "--request-timeout", "soon")
     assert bad.returncode == 2 and "--request-timeout" in bad.stderr
 

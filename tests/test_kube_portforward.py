@@ -1,7 +1,6 @@
 """The port-forward (portforward.py via kube.kube_endpoint) against the fake API server and real nats-servers:
 data both ways, failover to another ready pod, errors, and nothing left running afterwards."""
 import asyncio
-import io
 import json
 import socket
 import sys
@@ -12,29 +11,17 @@ import nats
 import pytest
 import yaml
 
-from kubeapi import fleet_layout, kube_api  # noqa: F401
+from kubeapi import fleet_layout, kenv, kube_api  # noqa: F401
 from natsserver import NatsServer
-from kubectl_jetstream import cli, kube
-from kubectl_jetstream.context import PluginContext
+from runner import HANG, make_ctx
+from kubectl_jetstream import kube
 from kubectl_jetstream.errors import Unreachable
-
-
-@pytest.fixture
-def kenv(monkeypatch, kube_api):
-    for var in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KJS_INCLUSTER_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("KUBECONFIG", kube_api.kubeconfig(namespace="swe"))
-    return kube_api
 
 
 @pytest.fixture
 def two_servers():
     with NatsServer(name="srv-a") as a, NatsServer(name="srv-b") as b:
         yield a, b
-
-
-def make_ctx(*argv):
-    return PluginContext(cli.build_parser().parse_args(["ls", "-v", *argv]), stderr=io.StringIO())
 
 
 def read_info(sock, timeout=5):
@@ -79,7 +66,7 @@ def wait_until(condition, timeout=5):
 def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         assert ep.via == "port-forward"
 
         async def traffic():
@@ -99,7 +86,7 @@ def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
             return elapsed
 
         elapsed = asyncio.run(traffic())
-        assert elapsed < 3, f"300 round trips took {elapsed:.2f}s"
+        assert elapsed < HANG, f"300 round trips took {elapsed:.2f}s"  # their speed is the bench's
         local = port_of(ep.url)
     assert refused(local), "the local port still accepts connections after the command"
     assert wait_until(lambda: our_threads() <= before), \
@@ -109,7 +96,7 @@ def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
 
 def test_each_connection_gets_its_own_websocket(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         socks = [socket.create_connection(("127.0.0.1", port_of(ep.url))) for _ in range(3)]
         infos = [read_info(s) for s in socks]
         assert {i["server_name"] for i in infos} == {nats_server.name}
@@ -122,7 +109,7 @@ def test_reconnect_goes_to_another_ready_pod_when_the_pod_is_deleted(kenv, two_s
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)  # nats-1 became ready later: nats-0 is preferred
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         first = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         assert read_info(first)["server_name"] == "srv-a"
         kenv.delete_pod("swe", "nats-0")
@@ -144,7 +131,7 @@ def test_nats_client_reconnects_through_the_forward(kenv, two_servers):
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         async def go():
             reconnected = asyncio.Event()
 
@@ -170,7 +157,7 @@ def test_failed_dial_goes_transparently_to_another_pod(kenv, nats_server):
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, ready_since=-600, targets={})
     kenv.add_pod("swe", "nats-1", labels={"app": "nats"}, ready_since=-60,
                  targets={4222: ("127.0.0.1", nats_server.port)})
-    ctx = make_ctx()
+    ctx = make_ctx("-v")
     with kube.kube_endpoint(ctx) as ep:
         assert "nats-0" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
@@ -183,7 +170,7 @@ def test_failed_dial_goes_transparently_to_another_pod(kenv, nats_server):
 def test_no_other_pod_closes_the_client_and_tells_why(kenv):
     fleet_layout(kenv, "swe", ("127.0.0.1", 9), replicas=0)
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, targets={})
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         s.settimeout(5)
         assert s.recv(100) == b""
@@ -194,7 +181,7 @@ def test_no_other_pod_closes_the_client_and_tells_why(kenv):
 
         # The lead's code raises Unreachable when NATS cannot be reached; the forward adds its reason.
         with pytest.raises(NatsDown) as err:
-            with kube.kube_endpoint(make_ctx()) as ep2:
+            with kube.kube_endpoint(make_ctx("-v")) as ep2:
                 socket.create_connection(("127.0.0.1", port_of(ep2.url))).recv(10)
                 time.sleep(0.3)
                 raise NatsDown("nats: cannot connect")
@@ -216,7 +203,7 @@ def test_pod_deleted_between_listing_and_forward(kenv, nats_server, monkeypatch)
         return pod, port
 
     monkeypatch.setattr(kube, "choose_pod", racing)
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         assert "nats-1" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
@@ -228,7 +215,7 @@ def test_forbidden_port_forward_is_reported_before_anything_else(kenv, nats_serv
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     kenv.deny_access("create", "pods/portforward")
     with pytest.raises(Unreachable) as err:
-        with kube.kube_endpoint(make_ctx()):
+        with kube.kube_endpoint(make_ctx("-v")):
             pass
     assert "forbidden: the user needs `create` on `pods/portforward` in namespace swe" in str(err.value)
     assert 'User "tester" cannot create resource "pods/portforward"' in str(err.value)
@@ -259,7 +246,7 @@ print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind":
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("KUBECONFIG", str(path))
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         with socket.create_connection(("127.0.0.1", port_of(ep.url)), timeout=5) as sock:
             assert "server_id" in read_info(sock)
     users = [(r.resource, r.user) for r in kenv.requests]
@@ -275,7 +262,7 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
     old_hook = threading.excepthook
     threading.excepthook = lambda args: errors.append(args)
     try:
-        with kube.kube_endpoint(make_ctx()) as ep:
+        with kube.kube_endpoint(make_ctx("-v")) as ep:
             for _ in range(5):
                 s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
                 s.sendall(b"PING\r\n" * 1000)  # the server answers; nobody reads
@@ -293,11 +280,11 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
 def test_closing_with_a_connection_in_use_ends_it(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with kube.kube_endpoint(make_ctx()) as ep:
+    with kube.kube_endpoint(make_ctx("-v")) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
         started = time.monotonic()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HANG
     s.settimeout(5)
     assert s.recv(100) == b""
     s.close()

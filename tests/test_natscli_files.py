@@ -1,18 +1,10 @@
 """Files mean what natscli means, against a real nats-server: sizes and durations, natscli's JSON."""
-import pytest
 import yaml
 
 import probe
-from natsserver import NatsServer
 from runner import run_cli
 
 GIB = 1024 ** 3
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NatsServer() as s:
-        yield s
 
 
 def test_1gb_in_a_file_is_the_1gb_natscli_created(server, tmp_path):

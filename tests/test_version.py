@@ -9,11 +9,8 @@ import sys
 import pytest
 import yaml
 
-from runner import REPO, clean_env, run_cli
+from runner import HEAVY, REPO, clean_env, heavy_imports, run_cli
 from kubectl_jetstream import __version__
-
-HEAVY = ("nats", "kubernetes", "yaml", "tabulate", "urllib3", "websocket")
-
 
 def imported_modules(*args, env=None):
     """Top-level modules `python -X importtime -m kubectl_jetstream ARGS` imported."""
@@ -37,12 +34,9 @@ def test_fast_paths_import_neither_nats_nor_kubernetes(args, tmp_path):
 
 
 def test_version_in_process_leaves_sys_modules_clean(tmp_path):
-    code = ("import io, sys, contextlib\nfrom kubectl_jetstream.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    rc = main(['version'])\n"
-            "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (HEAVY,))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env=clean_env({"HOME": str(tmp_path)}))
-    assert proc.stdout.strip() == "0 []", proc
+    assert heavy_imports("import io, contextlib\nfrom kubectl_jetstream.cli import main\n"
+                         "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(['version']) == 0",
+                         env={"HOME": str(tmp_path)}) == []
 
 
 def test_plugin_version_without_any_cluster(tmp_path):

@@ -5,21 +5,18 @@ import pty
 import queue
 import select
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import probe
-from runner import clean_env, run_cli
+from runner import run_cli, spawn_cli
 
 DEADLINE = 30  # generous: only catches a hang
 
 
 def start(cwd, *args, **popen):
     """Run in `cwd` (no streams.d there, so no STATUS column)."""
-    return subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", "ls", "--watch", *args], env=clean_env(),
-                            cwd=cwd, **popen)
+    return spawn_cli("ls", "--watch", *args, cwd=cwd, **popen)
 
 
 def test_watch_prints_changed_lines_when_piped_and_ctrl_c_is_exit_0(nats_server, tmp_path):
@@ -27,8 +24,7 @@ def test_watch_prints_changed_lines_when_piped_and_ctrl_c_is_exit_0(nats_server,
     probe.add_stream(url, {"name": "ORDERS", "subjects": ["orders.>"]})
     probe.add_stream(url, {"name": "QUIET", "subjects": ["quiet.>"]})
     probe.publish(url, "orders.new", count=3)
-    proc = start(tmp_path, "--interval", "200ms", "--nats-url", url, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                 text=True)
+    proc = start(tmp_path, "--interval", "200ms", "--nats-url", url, stdin=None)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
 
@@ -64,7 +60,8 @@ def test_watch_redraws_in_place_on_a_terminal(nats_server, tmp_path):
     url = nats_server.url
     probe.add_stream(url, {"name": "ORDERS", "subjects": ["orders.>"]})
     master, slave = pty.openpty()
-    proc = start(tmp_path, "--interval", "100ms", "-o", "wide", "--nats-url", url, stdout=slave, stderr=subprocess.PIPE)
+    proc = start(tmp_path, "--interval", "100ms", "-o", "wide", "--nats-url", url, stdout=slave, stdin=None,
+                 text=False)
     os.close(slave)
     out = b""
     try:
