@@ -7,20 +7,12 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 import probe
-from natsserver import NatsServer
-from runner import REPO, clean_env
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NatsServer() as s:
-        yield s
+from runner import spawn_cli
 
 
 def read_until(fd, marker, deadline):
@@ -55,8 +47,7 @@ def read_rest(fd):
 def interrupt_at_prompt(*args):
     """Run the CLI on a pseudo-terminal, send SIGINT at the prompt; (exit status, everything it printed)."""
     master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", *map(str, args)], stdin=slave,
-                            stdout=slave, stderr=slave, env=clean_env(), cwd=REPO, start_new_session=True)
+    proc = spawn_cli(*args, stdin=slave, stdout=slave, stderr=slave, text=False, start_new_session=True)
     os.close(slave)
     try:
         out = read_until(master, b"Proceed? [y/N]", time.monotonic() + 60)
