@@ -1,6 +1,7 @@
 """Run the CLI as a subprocess, as a user would (natscli's test style). Shared by every test module."""
 import ast
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,10 +42,16 @@ def run_cli(*args, env=None, input=None, cwd=None, timeout=120):
     return Result(proc)
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn_cli(*args, env=None, cwd=None, **popen):
-    """Start the CLI without waiting for it: stdout and stderr piped as text, no stdin, unless `popen` says."""
+    """Start the CLI without waiting for it: stdout and stderr piped as text, no stdin, unless `popen` says.
+    SIGINT is set back to its default in the child: a shell running the suite in the background (`make test &`)
+    passes SIGINT on ignored, and Python then never turns Ctrl-C into KeyboardInterrupt, as a user's shell does."""
     popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, "text": True,
-             **popen}
+             "preexec_fn": _default_sigint, **popen}
     return subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", *map(str, args)], env=clean_env(env),
                             cwd=cwd or REPO, **popen)
 
