@@ -82,6 +82,10 @@ async def prove_accepted(ctx, js, spec):
     config = {k: v for k, v in spec.config.items() if k not in ("subjects", "sealed")}
     config["name"] = check_name(spec.name)
     trial = dataclasses.replace(spec, name=config["name"], config=config)
+    if await js.stream_infos([config["name"]]):
+        # The trial stream is deleted afterwards: never one that this tool did not make.
+        raise JetStreamAPIError(None, None, f"{config['name']}, the name used to try it, is taken by an existing "
+                                            f"stream; rename or delete that stream first")
     try:
         await create_from_spec(_Quiet(), js, trial)
     except JetStreamAPIError as exc:

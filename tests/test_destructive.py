@@ -284,3 +284,17 @@ def test_recreate_whose_final_create_fails_puts_the_old_configuration_back(loade
     info = probe.streams(url)["EVENTS"]
     assert info["config"]["subjects"] == old["subjects"] and info["config"]["max_msgs"] == -1
     assert list(probe.consumers(url, "EVENTS")) == ["reader"]
+
+
+def test_recreate_never_deletes_a_stream_that_holds_the_trial_name(loaded):
+    """The configuration is tried under EVENTS_kjs_check and that stream deleted afterwards: a stream of that
+    name that the tool did not make is left alone, with its messages, and nothing else changes."""
+    url, folder = loaded
+    probe.add_stream(url, {"name": "EVENTS_kjs_check", "subjects": ["mine.>"]})
+    probe.publish(url, "mine.a", 4)
+    before = counts(url)
+    result = run_cli("recreate", "EVENTS", "--yes", "-f", folder, "--nats-url", url)
+    assert result.returncode == 4, result
+    assert "EVENTS_kjs_check" in result.stderr and "untouched" in result.stderr
+    assert counts(url) == before
+    assert probe.streams(url)["EVENTS_kjs_check"]["config"]["subjects"] == ["mine.>"]

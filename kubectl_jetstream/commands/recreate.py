@@ -21,6 +21,7 @@ def add_arguments(parser):
 
 def run(ctx, args):
     from ..apply import create_from_spec, prove_accepted
+    from ..migrate import durables
 
     if args.abort and not args.keep_messages:
         raise UsageError("--abort goes with --keep-messages")
@@ -36,9 +37,9 @@ def run(ctx, args):
         try:
             await prove_accepted(ctx, js, spec)
         except JetStreamAPIError as exc:
-            exc.description = f"the server refuses the new configuration, stream untouched: {exc.description}"
+            exc.description = f"the new configuration was not accepted, stream untouched: {exc.description}"
             raise
-        old_consumers = [c["config"] for c in await js.list_consumers(spec.name)]
+        old_consumers = [c["config"] for c in durables(await js.list_consumers(spec.name))]
         await js.delete_stream(spec.name)
         outcome.result, outcome.after = "deleted", {"messages": 0, "bytes": 0}
         try:
