@@ -23,7 +23,8 @@ import os
 import signal
 import time
 
-from .errors import JetStreamAPIError, ToolError
+from .errors import JS_ERR_STREAM_NOT_FOUND, JetStreamAPIError, ToolError
+from .units import human_bytes
 
 BACKUP_OF = "kubectl-jetstream.io/backup-of"
 STEP = "kubectl-jetstream.io/step"
@@ -130,7 +131,7 @@ class Migration:
         try:
             return await self.js.request(f"STREAM.INFO.{name}", {"deleted_details": True} if deleted else None)
         except JetStreamAPIError as exc:
-            if exc.err_code == 10059:  # stream not found
+            if exc.err_code == JS_ERR_STREAM_NOT_FOUND:
                 return None
             raise
 
@@ -189,7 +190,7 @@ class Migration:
                 rate = copied / (now - started)
                 left = (total - first + 1 - copied) / rate if rate else 0
                 self.progress(f"{self.name}: copying {what}: {copied:,}/{total - first + 1:,} messages, "
-                              f"{human(state.get('bytes', 0))}, {rate:,.0f} msg/s, {left:.0f}s left")
+                              f"{human_bytes(state.get('bytes', 0))}, {rate:,.0f} msg/s, {left:.0f}s left")
             await asyncio.sleep(0.05)
 
     async def seal_and_verify(self, orig, backup):
@@ -339,9 +340,3 @@ def compare(expected, actual, same_storage, fewer_allowed=False):
 
 def headroom(size):
     return size + size // 8 + 65536
-
-
-def human(size):
-    from .units import human_bytes
-
-    return human_bytes(size)

@@ -58,7 +58,7 @@ def _bucket(doc, where, warn, bucket_kind, nack):
     if nack:
         body = spec.nack_spec(doc, where, warn, problems, bucket_kind.document)
         if body is None:
-            return [], [], problems.errors
+            return [], [], problems.all()
         body = {k: v for k, v in body.items() if v != ""}  # NACK writes "" for unset strings
         raw = spec._translate(body, bucket_kind.nack_keys, "", "spec.", problems, bucket_kind.document)
     else:
@@ -71,9 +71,9 @@ def _bucket(doc, where, warn, bucket_kind, nack):
     if settings.get("mirror") and settings.get("sources"):
         problems("sources", f"a {bucket_kind.what} mirrors one bucket or sources others, not both")
     if problems.errors or "bucket" not in settings:
-        return [], [], problems.errors
+        return [], [], problems.all()
     config, tolerated = bucket_kind.stream(settings)
-    return [spec.StreamSpec(config["name"], config, js_domain=domain, tolerated=tolerated)], [], problems.errors
+    return [spec.StreamSpec(config["name"], config, js_domain=domain, tolerated=tolerated)], [], problems.all()
 
 
 # NACK Consumer spec -> ConsumerConfig (streamName names the stream it belongs to).
@@ -102,7 +102,7 @@ def _consumer(doc, where, warn):
     problems = spec._Problems(where, names={"spec.durable_name": "spec.durableName"})
     body = spec.nack_spec(doc, where, warn, problems, "Consumer")
     if body is None:
-        return [], [], problems.errors
+        return [], [], problems.all()
     body = {k: v for k, v in body.items() if v != ""}
     stream = body.pop("streamName", None)
     raw = spec._translate(body, NACK_CONSUMER_KEYS, "spec", "spec.", problems, "Consumer")
@@ -114,7 +114,7 @@ def _consumer(doc, where, warn):
         problems.errors.append(InvalidDefinition(where, "spec.streamName", "missing: the stream this consumer reads"))
     elif spec.name_problem(stream):
         problems.errors.append(InvalidDefinition(where, "spec.streamName", spec.name_problem(stream)))
-    errors = list(problems.errors)
+    errors = list(problems.all())
     if errors or not config.get("durable_name"):
         return [], [], errors
     return [], [spec.ConsumerDocument(stream, config, where, where, "spec.streamName", problems)], errors

@@ -72,7 +72,7 @@ async def _keep(ctx, args, names, specs):
 
 class Plan:
     def __init__(self, name):
-        self.name, self.phase, self.step, self.note, self.error = name, "", "", "", ""
+        self.name, self.phase, self.step, self.note = name, "", "", ""
         self.orig = self.backup = self.data = self.target = None
         self.consumers, self.old_consumers, self.positions, self.loss = [], [], [], ""
         self.migration = None
@@ -175,7 +175,7 @@ async def prove(ctx, js, p):
     try:
         await prove_accepted(ctx, js, StreamSpec(name=p.name, config=p.target, consumers=p.consumers, path=""))
     except JetStreamAPIError as exc:
-        raise MigrationError(f"the server refuses the new configuration, nothing was changed: "
+        raise MigrationError(f"the new configuration was not accepted, nothing was changed: "
                              f"{exc.description}") from None
 
 
