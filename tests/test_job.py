@@ -149,6 +149,16 @@ def test_secret_flags_are_hidden_in_a_job_usage_error(streams):
     assert "--password ***" in result.stderr and "--token=***" in result.stderr
 
 
+@pytest.mark.parametrize("words", [
+    ("--passw", "Pw-Abbrev-55", "--bogus"),  # an abbreviation argparse accepts
+    ("--", "--tok=Tok-Abbrev-66"),  # argparse quotes the word back: "ambiguous option: --tok=..."
+])
+def test_abbreviated_secret_flags_are_hidden_in_a_job_usage_error(streams, words):
+    result, _ = job("purge", "ORDERS", *words, "-f", streams)
+    assert result.returncode == 2, result
+    assert "Pw-Abbrev-55" not in result.output and "Tok-Abbrev-66" not in result.output
+
+
 NACK_WITH_CONNECTION = """apiVersion: jetstream.nats.io/v1beta2
 kind: Stream
 metadata:

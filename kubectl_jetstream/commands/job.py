@@ -85,27 +85,39 @@ def _parse_quietly(parser, argv, known=False):
     except SystemExit:
         lines = stderr.getvalue().strip().splitlines()
         message = lines[-1].split(": error: ", 1)[-1] if lines else "usage error"
-        raise UsageError(f"job: `{' '.join(_redacted(argv))}`: {message}") from None
+        shown, hidden = _redacted(argv)
+        for value in hidden:  # argparse quotes words back (`ambiguous option: --tok=VALUE`)
+            message = message.replace(value, "***")
+        raise UsageError(f"job: `{' '.join(shown)}`: {message}") from None
 
 
 SECRET_FLAGS = ("--password", "--token", "--nats-url")
 
 
+def _secret_flag(word):
+    """The secret-bearing flag `word` names, also abbreviated as argparse accepts it (`--passw`), else None."""
+    if not word.startswith("--") or len(word) < 4:
+        return None
+    return next((flag for flag in SECRET_FLAGS if flag.startswith(word)), None)
+
+
 def _redacted(argv):
-    """The words of a command line with the values of secret-bearing flags hidden (for messages)."""
+    """(the words of a command line with the values of secret-bearing flags hidden, the values hidden)."""
     from ..connect import redact_url
 
-    shown, hide_next, previous = [], False, None
+    shown, hidden, pending = [], [], None
     for word in argv:
         flag, eq, value = word.partition("=")
-        if hide_next:
-            shown.append(redact_url(word) if previous == "--nats-url" else "***")
-        elif eq and flag in SECRET_FLAGS:
-            shown.append(f"{flag}={redact_url(value) if flag == '--nats-url' else '***'}")
+        if pending:
+            shown.append(redact_url(word) if pending == "--nats-url" else "***")
+            hidden.append(word)
+        elif eq and _secret_flag(flag):
+            shown.append(f"{flag}={redact_url(value) if _secret_flag(flag) == '--nats-url' else '***'}")
+            hidden.append(value)
         else:
             shown.append(word)
-        hide_next, previous = word in SECRET_FLAGS, word
-    return shown
+        pending = None if eq else _secret_flag(word)
+    return shown, [h for h in hidden if h]
 
 
 def parse_verb(args):
