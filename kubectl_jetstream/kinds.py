@@ -53,3 +53,16 @@ def stream_name(text):
     if kind is None:
         return text
     return kind.prefix + name
+
+
+# A stream that `recreate --keep-messages` made to hold a stream's messages says so in its metadata.
+BACKUP_OF = "kubectl-jetstream.io/backup-of"
+STEP = "kubectl-jetstream.io/step"
+
+
+def backup_label(config):
+    """"backup of ORDERS (step verified)" for a stream that is one, else ""."""
+    meta = (config or {}).get("metadata") or {}
+    if BACKUP_OF not in meta:
+        return ""
+    return f"backup of {meta[BACKUP_OF]} (step {meta.get(STEP, '?')})"

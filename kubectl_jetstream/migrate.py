@@ -24,10 +24,9 @@ import signal
 import time
 
 from .errors import JS_ERR_STREAM_NOT_FOUND, JetStreamAPIError, ToolError
+from .kinds import BACKUP_OF, STEP
 from .units import human_bytes
 
-BACKUP_OF = "kubectl-jetstream.io/backup-of"
-STEP = "kubectl-jetstream.io/step"
 ORIGINAL = "kubectl-jetstream.io/original"  # JSON: the stream's config, created time, consumers and floors
 SEALED_AT = "kubectl-jetstream.io/sealed-at"  # unix ms: when publishes started to fail
 PAUSED = "2999-01-01T00:00:00Z"
@@ -49,14 +48,6 @@ class MigrationError(ToolError):
 
 def backup_name(name):
     return f"{name[:200]}_kjs_backup"
-
-
-def backup_label(config):
-    """"backup of ORDERS (step verified)" for a stream that is one, else ""."""
-    meta = (config or {}).get("metadata") or {}
-    if BACKUP_OF not in meta:
-        return ""
-    return f"backup of {meta[BACKUP_OF]} (step {meta.get(STEP, '?')})"
 
 
 def fault_point(step):

@@ -473,13 +473,11 @@ def unmanaged_consumers(spec, current):
 def prunable(specs, server):
     """The unmanaged streams `init --prune` deletes: only of the kinds the files declare, so a folder of
     streams never deletes key-value buckets or object stores made by applications; never a backup."""
-    from .migrate import backup_label
-
     declared = {kinds.kind_of(_stream_file_config(spec)) for spec in specs}
     # a backup of `recreate --keep-messages` holds the only copy of its stream's messages
     return [name for name in unmanaged(specs, server)
             if kinds.kind_of((server[name] or {}).get("config") or {"name": name}) in declared
-            and not backup_label((server[name] or {}).get("config"))]
+            and not kinds.backup_label((server[name] or {}).get("config"))]
 
 
 def _stream_file_config(spec):

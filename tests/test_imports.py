@@ -16,7 +16,6 @@ KNOWN_CYCLES = {
     # cli -> commands/job -> cli and cli -> commands/completion -> completion -> cli: both for build_parser
     frozenset({"kubectl_jetstream.cli", "kubectl_jetstream.commands.job", "kubectl_jetstream.commands.completion",
                "kubectl_jetstream.completion"}),
-    frozenset({"kubectl_jetstream.plan", "kubectl_jetstream.migrate"}),  # plan: backup_label; migrate: Action
     frozenset({"kubectl_jetstream.commands.ls", "kubectl_jetstream.commands.watch"}),  # watch; table_rows
 }
 

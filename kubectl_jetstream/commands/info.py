@@ -1,5 +1,5 @@
 """info: one stream's configuration, state, cluster placement and consumers."""
-from ..migrate import BACKUP_OF, backup_label
+from ..kinds import BACKUP_OF, backup_label
 from ..output import add_output_argument, dump, to_yaml
 from ..units import human_bytes, human_count
 from .common import stream_names

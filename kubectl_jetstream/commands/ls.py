@@ -3,7 +3,7 @@ are unmanaged or missing."""
 from datetime import datetime, timezone
 
 from ..kinds import address, kind_of
-from ..migrate import backup_label
+from ..kinds import backup_label
 from ..output import dump, join_subjects, table
 from ..units import human_age, human_bytes, human_count, format_duration, format_size, parse_ts
 
