@@ -7,7 +7,7 @@ and current replicas, plus the meta leader and the consumers that look stuck.
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .units import human_age, human_bytes, human_count, parse_ts
+from .units import age_seconds, human_age, human_bytes, human_count, parse_ts
 
 # Consumer states, best first; the rank sorts the worst first.
 OK, BEHIND, STALLED, NO_INTEREST = "ok", "behind", "stalled", "no interest"
@@ -21,14 +21,6 @@ class Thresholds:
     max_redelivered: int = 10  # messages being redelivered before it is `stalled`
     idle_s: float = 300.0  # work waiting and nothing delivered or acknowledged for this long: `stalled`
     max_usage: int = 90  # percent of a memory/storage limit before `check` fails (natscli's critical)
-
-
-def age_seconds(ts, now=None):
-    """Seconds since an API timestamp (None when it never happened)."""
-    when = parse_ts(ts)
-    if when is None:
-        return None
-    return max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())
 
 
 def consumer_ages(info):

@@ -1,7 +1,7 @@
 """Durations, sizes and timestamps: the API's integers and RFC 3339 times <-> what people write. Pure."""
 import re
 import struct
-from datetime import datetime
+from datetime import datetime, timezone
 from fractions import Fraction
 
 from .errors import shown
@@ -151,6 +151,14 @@ def human_bytes(n):
 
 def human_count(n):
     return f"{int(n or 0):,}"
+
+
+def age_seconds(ts, now=None):
+    """Seconds since an API timestamp (None when it never happened)."""
+    when = parse_ts(ts)
+    if when is None:
+        return None
+    return max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())
 
 
 def human_age(seconds):

@@ -71,7 +71,7 @@ def row(stream, info, state, reason, wide=False):
     cells = [stream, info["name"], human_count(info.get("num_pending")), human_count(info.get("num_ack_pending")),
              human_count(info.get("num_redelivered")),
              "-" if is_push(info) else human_count(info.get("num_waiting")),
-             age(delivered_age), age(ack_age), state]
+             human_age(delivered_age), human_age(ack_age), state]
     if wide:
         filters = config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [])
         cells += ["durable" if config.get("durable_name") else "ephemeral", "push" if is_push(info) else "pull",
@@ -79,7 +79,3 @@ def row(stream, info, state, reason, wide=False):
                   format_duration(config["ack_wait"]) if config.get("ack_wait") else "-",
                   ", ".join(filters) or "-", reason or "-"]
     return cells
-
-
-def age(seconds):
-    return "never" if seconds is None else human_age(seconds)

@@ -1,11 +1,9 @@
 """ls: every stream on the server (all pages), natscli's columns, its kind (stream, kv, objects), and which
 are unmanaged or missing."""
-from datetime import datetime, timezone
 
-from ..kinds import address, kind_of
-from ..kinds import backup_label
+from ..kinds import address, backup_label, kind_of
 from ..output import dump, join_subjects, table
-from ..units import human_age, human_bytes, human_count, format_duration, format_size, parse_ts
+from ..units import age_seconds, human_age, human_bytes, human_count, format_duration, format_size
 
 
 def add_arguments(parser):
@@ -160,7 +158,4 @@ def cluster_cells(info, server_name=None):
 
 
 def last_message_age(state):
-    when = parse_ts(state.get("last_ts"))
-    if not state.get("messages") or when is None:
-        return "never"
-    return human_age((datetime.now(timezone.utc) - when).total_seconds())
+    return human_age(age_seconds(state.get("last_ts"))) if state.get("messages") else "never"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..errors import UsageError
 from ..output import dump
-from ..units import UnitError, human_age, human_bytes, human_count, parse_duration, parse_size, parse_ts
+from ..units import UnitError, age_seconds, human_age, human_bytes, human_count, parse_duration, parse_size, parse_ts
 from .common import stream_names
 
 DEFAULT_MAX_BYTES = "4KiB"
@@ -161,8 +161,8 @@ def record(message):
 
 def render(message, max_bytes):
     payload = base64.b64decode(message.get("data") or "")
-    when = parse_ts(message["time"])
-    ago = human_age((datetime.now(timezone.utc) - when).total_seconds()) if when else "?"
+    age = age_seconds(message["time"])
+    ago = "?" if age is None else human_age(age)
     lines = [f"[{message['seq']}] Subject: {message['subject']} Received: {message['time']} ({ago} ago) "
              f"Size: {human_bytes(len(payload))}"]
     for name, values in headers_of(message).items():
