@@ -55,9 +55,7 @@ Consumer defaults (raw API, not natscli's): ack_policy none; ack_wait 30s only w
   lower max_ack_pending and max_batch; such deployments are not modelled.)
 """
 import copy
-import datetime
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -153,23 +151,13 @@ def format_value(key, value):
 
 
 # -- canonical form for comparison ------------------------------------------------------------------
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2})$")
-
-
 def _instant(text):
-    """RFC 3339 (with up to nanoseconds) -> (UTC seconds, nanoseconds); other strings unchanged."""
-    match = _RFC3339.match(text.strip()) if isinstance(text, str) else None
-    if not match:
+    """An RFC 3339 time with a zone -> ("instant", UTC seconds, nanoseconds); anything else unchanged."""
+    parsed = units.parse_time(text)
+    if parsed is None or parsed[0].tzinfo is None:
         return text
-    date, clock, frac, zone = match.groups()
-    zone = "+00:00" if zone in ("Z", "z") else zone
-    if ":" not in zone:
-        zone = zone[:3] + ":" + zone[3:]
-    try:
-        moment = datetime.datetime.fromisoformat(f"{date}T{clock}{zone}")
-    except ValueError:
-        return text
-    return ("instant", int(moment.timestamp()), int((frac or "0").ljust(9, "0")))
+    moment, ns = parsed
+    return ("instant", int(moment.timestamp()), ns)
 
 
 def _canon(key, value):

@@ -30,6 +30,8 @@ _MAX_FORMAT_COUNT = 9999
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|D|w|W|M|y|Y)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$")
+# RFC 3339 (T or a space, Z or an offset, ±hhmm too) with up to nanoseconds; without a zone for people's input.
+_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*([Zz]|[+-]\d{2}:?\d{2})?$")
 # The API carries both as Go int64; anything larger is rejected by the server's JSON decoder.
 INT64_MAX = 2 ** 63 - 1
 
@@ -172,14 +174,33 @@ def human_age(seconds):
     return f"{seconds}s"
 
 
+def parse_time(text):
+    """An RFC 3339 time with up to nanoseconds (as nats-server and Kubernetes write it) -> (the time to the whole
+    second, the nanoseconds within it): aware, or naive when `text` has no zone (people's local time). None when
+    `text` is no such time. The one reading of timestamps: planning compares instants to the nanosecond."""
+    match = _TIME.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        return None
+    date, clock, fraction, zone = match.groups()
+    if zone in ("Z", "z"):
+        zone = "+00:00"
+    elif zone and ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    try:
+        moment = datetime.fromisoformat(f"{date}T{clock}{zone or ''}")
+    except ValueError:  # the shape of a time, not a real one (month 13, hour 25)
+        return None
+    return moment, int((fraction or "0").ljust(9, "0"))
+
+
 def parse_ts(ts):
-    """RFC 3339 with nanoseconds (Go) -> aware datetime; None for Go's zero time or nothing."""
+    """An API timestamp -> datetime to the microsecond (aware; naive when `ts` has no zone); None for Go's zero
+    time or nothing. Other ISO 8601 forms people type (a date alone, no seconds) are read as Python reads them;
+    ValueError when `ts` is no time at all."""
     if not ts or ts.startswith("0001-"):
         return None
-    ts = ts.replace("Z", "+00:00")
-    if "." in ts:
-        head, rest = ts.split(".", 1)
-        cut = max(rest.find("+"), rest.find("-"))
-        frac, tz = (rest[:cut], rest[cut:]) if cut >= 0 else (rest, "")
-        ts = f"{head}.{frac[:6].ljust(6, '0')}{tz}"
-    return datetime.fromisoformat(ts)
+    parsed = parse_time(ts)
+    if parsed is None:
+        return datetime.fromisoformat(ts)
+    moment, ns = parsed
+    return moment.replace(microsecond=ns // 1000)

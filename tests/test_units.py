@@ -1,4 +1,6 @@
-"""units.py: durations and sizes between the API's integers and the strings people write."""
+"""units.py: durations, sizes and timestamps between the API's values and the strings people write."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,6 +143,41 @@ def test_human_helpers():
     assert units.human_age(45) == "45s"
     assert units.human_age(3 * 86400 + 5) == "3d"
     assert units.human_age(None) == "never"
+
+
+# -- timestamps: the one reading of RFC 3339 (server times with nanoseconds, Kubernetes times, people's input)
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize("text, moment, ns", [
+    ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=UTC), 0),
+    ("2024-01-01T00:00:00.123456789Z", datetime(2024, 1, 1, tzinfo=UTC), 123_456_789),  # as nats-server writes it
+    ("2024-01-01T00:00:00.5Z", datetime(2024, 1, 1, tzinfo=UTC), 500_000_000),
+    ("2024-01-01T01:00:00.5+01:00", datetime(2024, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))), 500_000_000),
+    ("2024-01-01t00:00:00z", datetime(2024, 1, 1, tzinfo=UTC), 0),
+    ("2024-01-01 00:00:00 -0230", datetime(2024, 1, 1, tzinfo=timezone(-timedelta(hours=2, minutes=30))), 0),
+    (" 2024-01-01T00:00:00Z ", datetime(2024, 1, 1, tzinfo=UTC), 0),
+    ("2024-01-01T00:00:00", datetime(2024, 1, 1), 0),  # no zone: naive (people's local time)
+])
+def test_parse_time_keeps_nanoseconds(text, moment, ns):
+    assert units.parse_time(text) == (moment, ns)
+    assert units.parse_time(text)[0].tzinfo == moment.tzinfo
+
+
+@pytest.mark.parametrize("text", ["", "soon", "2024-13-01T00:00:00Z", "2024-01-01T00:00:00.1234567891Z",
+                                  "2024-01-01", None, 5])
+def test_parse_time_refuses_what_is_no_rfc3339_time(text):
+    assert units.parse_time(text) is None
+
+
+def test_parse_ts_for_api_timestamps_and_peoples_input():
+    assert units.parse_ts("2024-05-01T10:00:00.123456789Z") == datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    assert units.parse_ts("0001-01-01T00:00:00Z") is None and units.parse_ts("") is None and units.parse_ts(None) is None
+    assert units.parse_ts("2026-01-31") == datetime(2026, 1, 31)  # a date alone: ISO 8601 as Python reads it
+    with pytest.raises(ValueError):
+        units.parse_ts("soon")
+    then = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
+    assert units.age_seconds("2024-05-01T09:59:30Z", now=then) == 30.0
 
 
 # natscli reads sizes with ParseStringAsBytes (nats-io/natscli internal/util/util.go, "nats-server derived"):
