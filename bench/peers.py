@@ -34,7 +34,7 @@ DELETE_PREFIX = "DEL_"
 # (jetstream.py hides aiohttp), then the same plus one connection and one JetStream request.
 # Both end with os._exit, as the plugin does (cli.py: no interpreter teardown).
 FLOOR_IMPORT = "import os, sys; sys.modules['aiohttp'] = None; import asyncio, nats"
-FLOOR_KUBE = "import os, kubectl_jetstream.kube, kubectl_jetstream.portforward; os._exit(0)"  # the Kubernetes side
+FLOOR_KUBE = "import os, kubectl_jetstream.kube.reach; os._exit(0)"  # the Kubernetes side
 FLOOR_REQUEST = FLOOR_IMPORT + """
 async def main(url):
     nc = await nats.connect(url)
@@ -400,7 +400,7 @@ def floor_lines(peers, fmt_time):
     lines = ["floors in Python (wall, CPU):",
              f"  interpreter + asyncio + nats-py import: {both(floors['import'])}",
              f"  the same + connect + one JetStream request: {both(request)}",
-             f"  the Kubernetes side's imports (kubernetes client parts, kube.py, portforward.py): "
+             f"  the Kubernetes side's imports (kubernetes client parts, the kube package): "
              f"{both(floors['kube'])}"]
     for key in ("ls_name", "purge", "info", "ls", "ls_json"):
         if key in direct:

@@ -291,7 +291,7 @@ class PortForward:
 
     def start(self):
         if importlib.util.find_spec("kubectl_jetstream.kube") is None:
-            self.skipped = "kubectl_jetstream/kube.py does not exist yet"
+            self.skipped = "kubectl_jetstream/kube/ does not exist yet"
             return self
         if not (REPO / "tests" / "kubeapi.py").exists():
             self.skipped = "tests/kubeapi.py (the fake Kubernetes API server) does not exist yet"

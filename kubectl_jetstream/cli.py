@@ -182,7 +182,7 @@ def _main(argv, program=False):
     from .context import PluginContext
 
     ctx = PluginContext(args)
-    ctx.may_fork = program  # the Kubernetes side in a child process (kubechild.py); not inside a caller's process
+    ctx.may_fork = program  # the Kubernetes side in a child process (kube/child.py); not inside a caller's process
     if ctx.verbosity < 2:
         # asyncio logs transport chatter on stderr (e.g. "returning true from eof_received() has no effect
         # when using ssl" after every TLS connection); it is noise unless debugging.

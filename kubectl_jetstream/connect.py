@@ -93,7 +93,7 @@ def endpoint(ctx):
     if child is not None:  # started by ctx.run, already at work
         found = child.endpoint()
     else:
-        from .kube import kube_endpoint
+        from .kube.reach import kube_endpoint
 
         found = kube_endpoint(ctx)
     with found as ep:

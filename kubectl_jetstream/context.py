@@ -15,7 +15,7 @@ class PluginContext:
         self._specs = None
         self.connections = []  # the JetStream connections opened (their `unanswered` writes)
         self.may_fork = False  # set by cli.main when the plugin runs as a program
-        self.kube_child = None  # kubechild.KubeChild started by run(), used by the first connection
+        self.kube_child = None  # kube.child.KubeChild started by run(), used by the first connection
 
     # -- messages -------------------------------------------------------------------------------
     def log(self, message, level=1):
@@ -104,10 +104,10 @@ class PluginContext:
 
     def run(self, coroutine, kube_early=True):
         """Run the command's coroutine. Through Kubernetes, the Kubernetes side starts first in a child
-        process (kubechild.py), so that it overlaps asyncio's and nats-py's imports; `kube_early=False` for
+        process (kube/child.py), so that it overlaps asyncio's and nats-py's imports; `kube_early=False` for
         commands that wait for the Kubernetes side themselves."""
         if kube_early and self.may_fork and not self.args.nats_url:
-            from . import kubechild
+            from .kube import child as kubechild
             from .connect import preflight
 
             if kubechild.available():

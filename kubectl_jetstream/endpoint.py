@@ -1,5 +1,5 @@
-"""Where NATS is for this command: what connect.py (direct, --nats-url) and kube.py (in-cluster or port-forward)
-both produce, in a module of its own so that neither has to import the other for it."""
+"""Where NATS is for this command: what connect.py (direct, --nats-url) and kube/reach.py (in-cluster or
+port-forward) both produce, in a module of its own so that neither has to import the other for it."""
 from dataclasses import dataclass
 from typing import Optional
 

@@ -16,7 +16,8 @@ import probe
 from runner import HANG, REPO, SHIPPED_STREAMS, clean_env, run_cli
 from kubeapi import fleet_layout, helm_chart_layout, kube_api  # noqa: F401
 from natsserver import NatsServer
-from kubectl_jetstream import cli, kube
+from kubectl_jetstream import cli
+from kubectl_jetstream.kube import reach
 from kubectl_jetstream.context import PluginContext
 
 NOWHERE = ("127.0.0.1", 9)
@@ -172,14 +173,14 @@ def test_kube_path_imports_no_oidc_or_pydantic_until_needed():
     """requests/oauthlib (OIDC refresh only) and pydantic (ApiClient) stay unimported, yet resolve when used."""
     code = """
 import sys
-import kubectl_jetstream.kube, kubectl_jetstream.portforward
+import kubectl_jetstream.kube.reach
 loaded = [m for m in ("pydantic", "requests", "oauthlib", "requests_oauthlib", "kubernetes.client.api_client")
           if type(sys.modules.get(m)).__name__ == "module"]
 from kubernetes.config import kube_config
 from kubernetes.stream import ws_client
 session = kube_config.OAuth2Session(client_id="x")
 print(loaded, type(session).__module__, kube_config.oauthlib.oauth2.rfc6749.errors.InvalidClientIdError.__name__,
-      type(kube_config.ApiClient(configuration=kubectl_jetstream.kube.Configuration())).__name__,
+      type(kube_config.ApiClient(configuration=kubectl_jetstream.kube.k8s.Configuration())).__name__,
       ws_client.should_bypass_proxies("https://10.0.0.1", no_proxy=None))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
@@ -339,7 +340,7 @@ def test_creds_secret_is_read_into_the_endpoint(fleet, monkeypatch):
     for flag, expected in (("nats-creds", creds), ("nats-creds/alt.creds", "other")):
         ctx = PluginContext(cli.build_parser().parse_args(["ls", "-vv", "--creds-secret", flag]),
                             stderr=io.StringIO())
-        with kube.kube_endpoint(ctx) as ep:
+        with reach.kube_endpoint(ctx) as ep:
             assert ep.creds == expected
             assert "SUAFAKESEED" not in repr(ep)
         assert "SUAFAKESEED" not in ctx.stderr.getvalue()
@@ -366,10 +367,10 @@ def test_in_cluster_connects_directly_to_the_service(kube_api, incluster, monkey
     for key, value in incluster.items():
         monkeypatch.setenv(key, value)
     ctx = PluginContext(cli.build_parser().parse_args(["ls", "-v"]), stderr=io.StringIO())
-    with kube.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(ctx) as ep:
         assert (ep.via, ep.url) == ("in-cluster", "nats://nats.swe.svc:4222")
     ctx = PluginContext(cli.build_parser().parse_args(["ls", "-n", "nats-system"]), stderr=io.StringIO())
-    with kube.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(ctx) as ep:
         assert ep.url == "nats://nats.nats-system.svc:4222"
     assert {r.user for r in kube_api.requests} == {"system:serviceaccount:swe:jetstream"}
     assert not kube_api.calls("create", "pods/portforward")

@@ -1,10 +1,10 @@
-"""Service discovery, port mapping and pod selection (kube.py): the pure rules, then against the fake API."""
+"""Service discovery, port mapping and pod selection (kube/discovery.py): the pure rules, then against the fake API."""
 
 import pytest
 
 from kubeapi import fleet_layout, helm_chart_layout, kenv, kube_api  # noqa: F401
 from runner import HANG, make_ctx
-from kubectl_jetstream import kube
+from kubectl_jetstream.kube import config, discovery, reach, secrets
 from kubectl_jetstream.errors import AmbiguousService, ExitStatus, Unreachable, UsageError
 
 NOWHERE = ("127.0.0.1", 9)  # pods whose port leads nowhere: discovery does not need a server
@@ -37,7 +37,7 @@ def pod(name, phase="Running", ready=True, since="2024-01-01T00:00:00Z", restart
 def endpoint(*argv):
     """Run discovery + port-forward setup in-process; return (endpoint detail, url, log text)."""
     ctx = make_ctx("-v", *argv)
-    with kube.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(ctx) as ep:
         result = (ep.detail, ep.url, ep.via)
     return result + (ctx.stderr.getvalue(),)
 
@@ -51,44 +51,44 @@ HELM = {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"}
 def test_helm_chart_prefers_the_client_service_over_the_headless_one():
     services = [svc("nats-headless", labels=HELM, headless=True, selector={"a": "b"}),
                 svc("nats", labels=HELM, selector={"a": "b"})]
-    chosen, why = kube.choose_service(services, "ns")
+    chosen, why = discovery.choose_service(services, "ns")
     assert chosen["metadata"]["name"] == "nats"
     assert "non-headless" in why
 
 
 def test_helm_component_label_wins_among_labelled_services():
     services = [svc("nats", labels=HELM), svc("nats-box", labels={"app.kubernetes.io/name": "nats"})]
-    assert kube.choose_service(services, "ns")[0]["metadata"]["name"] == "nats"
+    assert discovery.choose_service(services, "ns")[0]["metadata"]["name"] == "nats"
 
 
 def test_two_helm_releases_are_ambiguous():
     services = [svc("nats-a", labels=HELM), svc("nats-b", labels=HELM)]
     with pytest.raises(AmbiguousService) as err:
-        kube.choose_service(services, "ns")
+        discovery.choose_service(services, "ns")
     assert "nats-a, nats-b" in str(err.value) and "--service" in str(err.value)
     assert err.value.exit_status == ExitStatus.USAGE
 
 
 def test_headless_service_named_nats_is_found():
     services = [svc("redis", ports=(("redis", 6379),)), svc("nats", headless=True)]
-    assert kube.choose_service(services, "ns")[0]["metadata"]["name"] == "nats"
+    assert discovery.choose_service(services, "ns")[0]["metadata"]["name"] == "nats"
 
 
 def test_service_exposing_a_nats_port_is_found():
     services = [svc("redis", ports=(("redis", 6379),)), svc("bus", ports=((None, 4222),))]
-    chosen, why = kube.choose_service(services, "ns")
+    chosen, why = discovery.choose_service(services, "ns")
     assert chosen["metadata"]["name"] == "bus" and "4222" in why
 
 
 def test_several_services_with_a_nats_port_are_ambiguous():
     services = [svc("bus-a", ports=(("client", 4222),)), svc("bus-b", ports=(("nats", 4333),))]
     with pytest.raises(AmbiguousService):
-        kube.choose_service(services, "ns")
+        discovery.choose_service(services, "ns")
 
 
 def test_no_candidate_says_what_was_looked_for():
     with pytest.raises(Unreachable) as err:
-        kube.choose_service([svc("redis", ports=(("redis", 6379),))], "apps")
+        discovery.choose_service([svc("redis", ports=(("redis", 6379),))], "apps")
     text = str(err.value)
     assert "namespace apps" in text and "app.kubernetes.io/name=nats" in text and "4222" in text
     assert "redis" in text and "--service" in text
@@ -100,29 +100,29 @@ def test_no_candidate_says_what_was_looked_for():
 
 def test_port_named_nats_or_client_else_4222():
     s = svc("x", ports=(("monitor", 8222), ("client", 4333)))
-    assert kube.choose_port(s)["port"] == 4333
+    assert discovery.choose_port(s)["port"] == 4333
     s = svc("x", ports=(("monitor", 8222), (None, 4222)))
-    assert kube.choose_port(s)["port"] == 4222
+    assert discovery.choose_port(s)["port"] == 4222
     s = svc("x", ports=(("monitor", 8222),))
-    assert kube.choose_port(s)["port"] == 4222
+    assert discovery.choose_port(s)["port"] == 4222
 
 
 def test_port_flag_by_name_or_number():
     s = svc("x", ports=(("client", 4222), ("leaf", 7422)))
-    assert kube.choose_port(s, "leaf")["port"] == 7422
-    assert kube.choose_port(s, "7422")["name"] == "leaf"
+    assert discovery.choose_port(s, "leaf")["port"] == 7422
+    assert discovery.choose_port(s, "7422")["name"] == "leaf"
     with pytest.raises(UsageError) as err:
-        kube.choose_port(s, "9999")
+        discovery.choose_port(s, "9999")
     assert "client 4222" in str(err.value)
 
 
 def test_target_port_numeric_named_or_missing():
     p = pod("nats-0", container_ports=(("nats", 14222),))
-    assert kube.target_port({"port": 4222, "targetPort": 5222}, p) == 5222
-    assert kube.target_port({"port": 4222, "targetPort": "nats"}, p) == 14222
-    assert kube.target_port({"port": 4222}, p) == 4222
+    assert discovery.target_port({"port": 4222, "targetPort": 5222}, p) == 5222
+    assert discovery.target_port({"port": 4222, "targetPort": "nats"}, p) == 14222
+    assert discovery.target_port({"port": 4222}, p) == 4222
     with pytest.raises(Unreachable, match="no container port named 'client'"):
-        kube.target_port({"port": 4222, "targetPort": "client"}, p)
+        discovery.target_port({"port": 4222, "targetPort": "client"}, p)
 
 
 # -- pods -------------------------------------------------------------------------------------------------
@@ -134,30 +134,30 @@ def test_ready_pods_longest_ready_then_fewest_restarts_then_oldest():
             pod("a", since="2024-01-01T00:00:00Z", restarts=1),
             pod("d", since="2024-01-01T00:00:00Z", restarts=1, created="2023-01-01T00:00:00Z"),
             pod("e", ready=False), pod("f", phase="Pending", ready=False), pod("g", deleting=True)]
-    assert [p["metadata"]["name"] for p in kube.ready_pods(pods)] == ["d", "a", "b", "c"]
+    assert [p["metadata"]["name"] for p in discovery.ready_pods(pods)] == ["d", "a", "b", "c"]
 
 
 def test_describe_pods_when_none_is_ready():
     pods = [pod("nats-1", ready=False), pod("nats-0", phase="Pending", ready=False)]
-    assert kube.describe_pods(pods) == "2 pods, none ready: nats-0 (Pending), nats-1 (Running, not ready)"
-    assert kube.describe_pods([]) == "no pods match its selector"
+    assert discovery.describe_pods(pods) == "2 pods, none ready: nats-0 (Pending), nats-1 (Running, not ready)"
+    assert discovery.describe_pods([]) == "no pods match its selector"
 
 
 def test_request_timeout_parsing():
-    assert kube.parse_request_timeout(None) is None
-    assert kube.parse_request_timeout("0") is None
-    assert kube.parse_request_timeout("5") == 5
-    assert kube.parse_request_timeout("1m") == 60
-    assert kube.parse_request_timeout("500ms") == 0.5
+    assert config.parse_request_timeout(None) is None
+    assert config.parse_request_timeout("0") is None
+    assert config.parse_request_timeout("5") == 5
+    assert config.parse_request_timeout("1m") == 60
+    assert config.parse_request_timeout("500ms") == 0.5
     with pytest.raises(UsageError):
-        kube.parse_request_timeout("soon")
+        config.parse_request_timeout("soon")
 
 
 def test_secret_refs():
-    assert kube.split_secret_ref("nats-creds", "nats.creds", "--creds-secret") == ("nats-creds", "nats.creds")
-    assert kube.split_secret_ref("s/user.creds", "nats.creds", "--creds-secret") == ("s", "user.creds")
+    assert secrets.split_secret_ref("nats-creds", "nats.creds", "--creds-secret") == ("nats-creds", "nats.creds")
+    assert secrets.split_secret_ref("s/user.creds", "nats.creds", "--creds-secret") == ("s", "user.creds")
     with pytest.raises(UsageError):
-        kube.split_secret_ref("/key", "token", "--token-secret")
+        secrets.split_secret_ref("/key", "token", "--token-secret")
 
 
 # -- against the fake API server --------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_wait_for_ready_pod_retries_until_a_pod_is_ready(kenv):
     timer = threading.Timer(0.5, kenv.set_ready, ("swe", "nats-0", True, "Running"))
     timer.start()
     start = time.monotonic()
-    kube.wait_for_ready_pod(make_ctx(), time.monotonic() + 10)
+    reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 10)
     assert 0.4 < time.monotonic() - start < HANG  # it waited for the pod, and did not hang
     assert len(kenv.calls("list", "pods")) >= 2
 
@@ -258,12 +258,12 @@ def test_wait_for_ready_pod_says_which_step_never_became_ready(kenv):
 
     kenv.use(kenv.kubeconfig(namespace="empty"))
     with pytest.raises(Unreachable) as err:
-        kube.wait_for_ready_pod(make_ctx(), time.monotonic() + 0.6)
+        reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 0.6)
     assert "timed out waiting for a NATS Service in namespace empty" in str(err.value)
     fleet_layout(kenv, "swe", NOWHERE, replicas=0)
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, phase="Pending", ready=False)
     with pytest.raises(Unreachable) as err:
-        kube.wait_for_ready_pod(make_ctx("-n", "swe"), time.monotonic() + 0.6)
+        reach.wait_for_ready_pod(make_ctx("-n", "swe"), time.monotonic() + 0.6)
     assert str(err.value) == ("timed out waiting for a ready pod for Service nats in namespace swe: "
                               "1 pod, none ready: nats-0 (Pending)")
 
@@ -276,7 +276,7 @@ def test_wait_for_ready_pod_fails_at_once_on_forbidden(kenv):
     kenv.use(kenv.kubeconfig(namespace="swe"))
     start = time.monotonic()
     with pytest.raises(Unreachable, match="forbidden: the user needs `list` on `services` in namespace swe"):
-        kube.wait_for_ready_pod(make_ctx(), time.monotonic() + 30)
+        reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 30)
     assert time.monotonic() - start < HANG  # not a retry until the 30s deadline
 
 

@@ -1,4 +1,4 @@
-"""The port-forward (portforward.py via kube.kube_endpoint) against the fake API server and real nats-servers:
+"""The port-forward (kube/portforward.py via reach.kube_endpoint) against the fake API server and real nats-servers:
 data both ways, failover to another ready pod, errors, and nothing left running afterwards."""
 import asyncio
 import json
@@ -14,7 +14,7 @@ import yaml
 from kubeapi import fleet_layout, kenv, kube_api  # noqa: F401
 from natsserver import NatsServer
 from runner import HANG, make_ctx
-from kubectl_jetstream import kube
+from kubectl_jetstream.kube import reach
 from kubectl_jetstream.errors import Unreachable
 
 
@@ -66,7 +66,7 @@ def wait_until(condition, timeout=5):
 def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         assert ep.via == "port-forward"
 
         async def traffic():
@@ -96,7 +96,7 @@ def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
 
 def test_each_connection_gets_its_own_websocket(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         socks = [socket.create_connection(("127.0.0.1", port_of(ep.url))) for _ in range(3)]
         infos = [read_info(s) for s in socks]
         assert {i["server_name"] for i in infos} == {nats_server.name}
@@ -109,7 +109,7 @@ def test_reconnect_goes_to_another_ready_pod_when_the_pod_is_deleted(kenv, two_s
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)  # nats-1 became ready later: nats-0 is preferred
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         first = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         assert read_info(first)["server_name"] == "srv-a"
         kenv.delete_pod("swe", "nats-0")
@@ -131,7 +131,7 @@ def test_nats_client_reconnects_through_the_forward(kenv, two_servers):
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         async def go():
             reconnected = asyncio.Event()
 
@@ -158,7 +158,7 @@ def test_failed_dial_goes_transparently_to_another_pod(kenv, nats_server):
     kenv.add_pod("swe", "nats-1", labels={"app": "nats"}, ready_since=-60,
                  targets={4222: ("127.0.0.1", nats_server.port)})
     ctx = make_ctx("-v")
-    with kube.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(ctx) as ep:
         assert "nats-0" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         assert read_info(s)["server_name"] == nats_server.name
@@ -170,7 +170,7 @@ def test_failed_dial_goes_transparently_to_another_pod(kenv, nats_server):
 def test_no_other_pod_closes_the_client_and_tells_why(kenv):
     fleet_layout(kenv, "swe", ("127.0.0.1", 9), replicas=0)
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, targets={})
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         s.settimeout(5)
         assert s.recv(100) == b""
@@ -181,7 +181,7 @@ def test_no_other_pod_closes_the_client_and_tells_why(kenv):
 
         # The lead's code raises Unreachable when NATS cannot be reached; the forward adds its reason.
         with pytest.raises(NatsDown) as err:
-            with kube.kube_endpoint(make_ctx("-v")) as ep2:
+            with reach.kube_endpoint(make_ctx("-v")) as ep2:
                 socket.create_connection(("127.0.0.1", port_of(ep2.url))).recv(10)
                 time.sleep(0.3)
                 raise NatsDown("nats: cannot connect")
@@ -192,7 +192,7 @@ def test_no_other_pod_closes_the_client_and_tells_why(kenv):
 
 def test_pod_deleted_between_listing_and_forward(kenv, nats_server, monkeypatch):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port), replicas=2)
-    real = kube.choose_pod
+    real = reach.choose_pod
     calls = []
 
     def racing(kube_, service, sport, exclude=()):
@@ -202,8 +202,8 @@ def test_pod_deleted_between_listing_and_forward(kenv, nats_server, monkeypatch)
         calls.append(pod["metadata"]["name"])
         return pod, port
 
-    monkeypatch.setattr(kube, "choose_pod", racing)
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    monkeypatch.setattr(reach, "choose_pod", racing)
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         assert "nats-1" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
@@ -215,7 +215,7 @@ def test_forbidden_port_forward_is_reported_before_anything_else(kenv, nats_serv
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     kenv.deny_access("create", "pods/portforward")
     with pytest.raises(Unreachable) as err:
-        with kube.kube_endpoint(make_ctx("-v")):
+        with reach.kube_endpoint(make_ctx("-v")):
             pass
     assert "forbidden: the user needs `create` on `pods/portforward` in namespace swe" in str(err.value)
     assert 'User "tester" cannot create resource "pods/portforward"' in str(err.value)
@@ -246,7 +246,7 @@ print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind":
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("KUBECONFIG", str(path))
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         with socket.create_connection(("127.0.0.1", port_of(ep.url)), timeout=5) as sock:
             assert "server_id" in read_info(sock)
     users = [(r.resource, r.user) for r in kenv.requests]
@@ -262,7 +262,7 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
     old_hook = threading.excepthook
     threading.excepthook = lambda args: errors.append(args)
     try:
-        with kube.kube_endpoint(make_ctx("-v")) as ep:
+        with reach.kube_endpoint(make_ctx("-v")) as ep:
             for _ in range(5):
                 s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
                 s.sendall(b"PING\r\n" * 1000)  # the server answers; nobody reads
@@ -280,7 +280,7 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
 def test_closing_with_a_connection_in_use_ends_it(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with kube.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(make_ctx("-v")) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
         started = time.monotonic()

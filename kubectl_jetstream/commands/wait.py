@@ -36,7 +36,7 @@ async def wait_until_ready(ctx, duration, announce=False):
     check_flags(ctx.args)  # a usage error is not worth waiting for the pod first
     deadline = time.monotonic() + limit
     if not ctx.args.nats_url:
-        from ..kube import wait_for_ready_pod
+        from ..kube.reach import wait_for_ready_pod
 
         await asyncio.get_running_loop().run_in_executor(None, wait_for_ready_pod, ctx, deadline)
         ctx.log("the NATS Service has a ready pod")

@@ -4,7 +4,7 @@ Through Kubernetes, a command spends most of its start-up importing: the kuberne
 REST and websocket layers) on one side, asyncio and nats-py on the other, then the API requests and the
 websocket handshake. One after the other that is their sum; in two processes it is the longer of the two, on
 two cores. So when a command is about to run (`PluginContext.run`), the plugin forks: the child does exactly
-what the in-process path does (`kube.kube_endpoint`: kubeconfig, Service, pod, Secrets, the port-forward
+what the in-process path does (`reach.kube_endpoint`: kubeconfig, Service, pod, Secrets, the port-forward
 listener) and sends the Endpoint back over a pipe, then serves the forward until the parent closes the pipe
 (when its connection ends, or when it exits for any reason). The parent meanwhile imports nats-py and connects
 to the forward's local port as before. The forwarded bytes take the same path as in-process, without competing
@@ -14,15 +14,17 @@ Only when the plugin runs as a program (not when `cli.main(argv)` is called in-p
 fork. Errors cross the pipe as their message and exit status, so they read and exit as they do in-process.
 """
 import contextlib
+import gc
 import json
 import os
 import signal
 import sys
 import time
+from dataclasses import asdict
 
-from .errors import ExitStatus, ToolError, Unreachable, error_message, exit_status_of
+from ..endpoint import Endpoint
+from ..errors import ExitStatus, ToolError, Unreachable, error_message, exit_status_of
 
-ENDPOINT_FIELDS = ("url", "via", "detail", "creds", "token", "user", "password")
 CHILD_EXIT_WAIT = 2.0  # seconds the parent waits for the child to close the forward
 
 
@@ -39,11 +41,10 @@ def available():
 
 
 class KubeChild:
-    """The forked child and the two pipes to it. `endpoint()` is used once, like `kube.kube_endpoint`."""
+    """The forked child and the two pipes to it. `endpoint()` is used once, like `reach.kube_endpoint`."""
 
     def __init__(self, ctx):
         # What both sides import, imported once before the fork (shared, not done twice).
-        import json  # noqa: F401
         import logging  # noqa: F401
         import socket  # noqa: F401
         import ssl  # noqa: F401
@@ -55,8 +56,6 @@ class KubeChild:
         for stream in (sys.stdout, sys.stderr, ctx.stdout, ctx.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        import gc
-
         gc.freeze()  # the objects so far are shared with the child: keep the collector from copying their pages
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -82,8 +81,6 @@ class KubeChild:
 
     @contextlib.contextmanager
     def endpoint(self):
-        from .endpoint import Endpoint
-
         try:
             message = _receive(self.reader)
             if "endpoint" not in message:
@@ -124,10 +121,10 @@ def _serve(ctx, out, inp):
     """In the child: kube_endpoint, the Endpoint to the parent, then serve until the parent is done."""
     try:
         ctx.log(f"Kubernetes side in child process {os.getpid()} (parent {os.getppid()})", 2)
-        from .kube import kube_endpoint
+        from .reach import kube_endpoint
 
         with kube_endpoint(ctx) as ep:
-            _send(out, {"endpoint": {k: getattr(ep, k) for k in ENDPOINT_FIELDS}})
+            _send(out, {"endpoint": asdict(ep)})
             line = inp.readline()  # end of file: the parent is done with NATS
             if line:
                 raise Unreachable(json.loads(line)["failed"])

@@ -21,7 +21,11 @@ and `oauthlib.oauth2` (requests, charset_normalizer, idna; only for that OIDC re
 (`should_bypass_proxies`, only when a proxy is configured). Together about half of the client's import time.
 The first call or attribute use imports the real module, so every path still works as the client wrote it.
 
-    from .k8s import Configuration, RESTClient, KubeConfigLoader, ...   # what kube.py and portforward.py use
+    from .k8s import Configuration, RESTClient, KubeConfigLoader, ...   # what the kube package uses
+
+Everything that depends on how a client version shapes its internals (the package layout deferred above, the
+REST client's answer, ApiException's constructor, the auth settings, the websocket opener's arguments) is in
+this module and nowhere else.
 """
 import importlib
 import importlib.machinery
@@ -29,6 +33,7 @@ import importlib.util
 import sys
 import threading
 import types
+import warnings
 from urllib.parse import quote, urlencode
 
 _lock = threading.RLock()
@@ -128,16 +133,41 @@ def _load():
 with _lock:
     _load()
 
-from kubernetes.client.configuration import Configuration  # noqa: E402
-from kubernetes.client.exceptions import ApiException  # noqa: E402
-from kubernetes.client.rest import RESTClientObject as RESTClient  # noqa: E402
-from kubernetes.config.config_exception import ConfigException  # noqa: E402
-from kubernetes.config.incluster_config import InClusterConfigLoader  # noqa: E402
-from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader  # noqa: E402
-from kubernetes.stream.ws_client import create_websocket, get_websocket_url  # noqa: E402
+with warnings.catch_warnings():
+    # google-auth (imported by kubernetes.config) warns on every run under an old Python; not our user's concern
+    warnings.simplefilter("ignore", FutureWarning)
+    from kubernetes.client.configuration import Configuration  # noqa: E402
+    from kubernetes.client.exceptions import ApiException  # noqa: E402
+    from kubernetes.client.rest import RESTClientObject as RESTClient  # noqa: E402
+    from kubernetes.config.config_exception import ConfigException  # noqa: E402
+    from kubernetes.config.incluster_config import InClusterConfigLoader  # noqa: E402
+    from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader  # noqa: E402
+    from kubernetes.stream.ws_client import create_websocket, get_websocket_url  # noqa: E402
 
 __all__ = ["RESTClient", "ApiException", "ConfigException", "ConfigNode", "Configuration", "InClusterConfigLoader",
-           "KubeConfigLoader", "api_url", "auth_headers", "create_websocket", "get_websocket_url"]
+           "KubeConfigLoader", "api_exception", "api_path", "api_url", "auth_headers", "create_websocket",
+           "get_websocket_url", "rest_get"]
+
+
+def api_exception(status, reason, body=None):
+    """The ApiException the generated methods raise for an error status: its constructor's arguments differ
+    between client versions, so build it with the two every version takes and set the body."""
+    exc = ApiException(status=status, reason=reason)
+    exc.body = body
+    return exc
+
+
+def rest_get(rest_client, url, headers, timeout=None):
+    """GET `url` -> the body (bytes) of a 2xx answer; any other status raises ApiException(status, reason, body).
+    The same on every client version: kubernetes <= 35's RESTClientObject reads the body and raises for a non-2xx
+    status itself, 37 does neither. `timeout` (seconds) bounds connecting and each read: a (connect, read) pair,
+    as older clients ignore a float total timeout."""
+    response = rest_client.request("GET", url, headers=headers,
+                                   _request_timeout=(timeout, timeout) if timeout is not None else None)
+    data = response.data if response.data is not None else response.read()
+    if not 200 <= response.status <= 299:
+        raise api_exception(response.status, response.reason, data)
+    return data
 
 
 def auth_headers(configuration, query=None):
