@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timezone
 
 from ..errors import AmbiguousService, Unreachable, UsageError
-from ..units import parse_ts
+from ..units import parse_time
 
 NATS_PORT = 4222
 NATS_PORT_NAMES = ("nats", "client")
@@ -125,11 +125,12 @@ def pod_ready(pod):
 
 
 def _time(value):
-    """An API timestamp (2024-05-01T10:00:00Z) -> aware datetime; None when absent or unreadable."""
-    try:
-        return parse_ts(value)
-    except ValueError:
+    """An API timestamp (2024-05-01T10:00:00Z) -> aware datetime (UTC when it names no zone); None when absent or
+    unreadable."""
+    parsed = parse_time(value)
+    if parsed is None:
         return None
+    return parsed[0] if parsed[0].tzinfo else parsed[0].replace(tzinfo=timezone.utc)
 
 
 def ready_since(pod):
