@@ -43,9 +43,10 @@ bench-peers: $(STAMP)
 
 # The plugin against a real kube-apiserver 1.34 + etcd + kube-controller-manager + kwok, built from Go modules
 # into ~/.cache/kubectl-jetstream-e2e/bin (once; see e2e/README.md). CLUSTER=existing: the cluster of $KUBECONFIG.
+# -n 0: in one process, without pyproject's two workers (each would start a cluster of its own).
 e2e: $(STAMP)
 	if [ "$(CLUSTER)" != existing ]; then bash e2e/build.sh; fi
-	KJS_E2E=1 KJS_E2E_CLUSTER=$(or $(CLUSTER),local) $(PY) -m pytest tests/e2e -m e2e -q
+	KJS_E2E=1 KJS_E2E_CLUSTER=$(or $(CLUSTER),local) $(PY) -m pytest tests/e2e -m e2e -q -n 0
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,7 +1,7 @@
 """Fixtures for the end-to-end tests against a real kube-apiserver (see e2e_harness.py).
 
 Every test under tests/e2e is marked `e2e` and is SKIPPED unless KJS_E2E=1, so a plain `pytest` never starts a
-cluster. `make e2e` (bash e2e/build.sh && KJS_E2E=1 python -m pytest tests/e2e -m e2e) runs them.
+cluster. `make e2e` (bash e2e/build.sh && KJS_E2E=1 python -m pytest tests/e2e -m e2e -n 0) runs them.
 KJS_E2E_CLUSTER=existing runs them against the cluster of $KUBECONFIG instead of the local harness.
 """
 import os
