@@ -6,8 +6,10 @@ order; different streams run concurrently, bounded by the JetStream client's req
 per action so the caller can report everything and exit 4.
 """
 import asyncio
+import dataclasses
 
 from .errors import JetStreamAPIError
+from .plan import plan
 
 PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -60,8 +62,6 @@ async def apply_actions(ctx, js, actions):
 async def create_from_spec(ctx, js, spec):
     """Create the stream and its consumers as `init` would on an empty server (plan order: create, then
     seal when sealed, then consumers); the first refusal is raised."""
-    from .plan import plan
-
     actions = await apply_actions(ctx, js, plan([spec], {}))
     failed = next((a for a in actions if a.result == "failed"), None)
     if failed:
@@ -77,8 +77,6 @@ async def prove_accepted(ctx, js, spec):
     """Create `spec` under a temporary name without subjects (its own subjects are still held by the stream
     it will replace), with its consumers, then delete it: the server has then accepted the configuration,
     the consumers and the storage it reserves. Raises JetStreamAPIError naming what it refused."""
-    import dataclasses
-
     config = {k: v for k, v in spec.config.items() if k not in ("subjects", "sealed")}
     config["name"] = check_name(spec.name)
     trial = dataclasses.replace(spec, name=config["name"], config=config)

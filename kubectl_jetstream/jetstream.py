@@ -293,8 +293,9 @@ class JetStream:
         """The names of every stream, all pages: what `ls -o name` needs, without each stream's info."""
         return await self._paged("STREAM.NAMES", "streams")
 
-    async def stream_info(self, name):
-        return await self.request(f"STREAM.INFO.{name}", None)
+    async def stream_info(self, name, deleted_details=False):
+        """Raises JetStreamAPIError (JS_ERR_STREAM_NOT_FOUND) when there is no such stream."""
+        return await self.request(f"STREAM.INFO.{name}", {"deleted_details": True} if deleted_details else None)
 
     async def stream_infos(self, names):
         """{name: stream info} of the named streams that exist. A few names: one STREAM.INFO each, pipelined

@@ -23,8 +23,9 @@ import os
 import signal
 import time
 
-from .errors import JS_ERR_STREAM_NOT_FOUND, JetStreamAPIError, ToolError
+from .errors import JetStreamAPIError, ToolError
 from .kinds import BACKUP_OF, STEP
+from .plan import Action, Change, message_loss
 from .units import human_bytes
 
 ORIGINAL = "kubectl-jetstream.io/original"  # JSON: the stream's config, created time, consumers and floors
@@ -79,8 +80,6 @@ def consumer_positions(old_consumers, new_consumers):
 
 def removed_by_target(config, state, positions):
     """Why the target configuration keeps fewer messages than the backup holds ("" when it keeps all)."""
-    from .plan import Action, Change, message_loss
-
     fields = ("max_msgs", "max_bytes", "max_age", "max_msgs_per_subject", "retention")
     changes = [Change(f, None, config.get(f)) for f in fields if config.get(f) not in (None, -1, 0, "limits")]
     reasons = [message_loss(Action(config["name"], None, "update", changes, config), state)] if changes else []
@@ -118,14 +117,6 @@ class Migration:
         self.ctx.done.append(f"{self.name}: {step}")
         self.ctx.log(f"{self.name}: {step} ({self.steps[-1]['seconds']}s)", 1)
 
-    async def info(self, name, deleted=False):
-        try:
-            return await self.js.request(f"STREAM.INFO.{name}", {"deleted_details": True} if deleted else None)
-        except JetStreamAPIError as exc:
-            if exc.err_code == JS_ERR_STREAM_NOT_FOUND:
-                return None
-            raise
-
     async def set_step(self, backup, step, **extra):
         config = backup["config"]
         config["metadata"] = dict(config.get("metadata") or {}, **{STEP: step}, **extra)
@@ -161,7 +152,7 @@ class Migration:
         if fault:
             fault_point(fault)
         while True:
-            info = await self.info(target)
+            info = await self.js.stream_info(target)
             state = info.get("state") or {}
             lag = (info.get("mirror") or {}).get("lag", 0)
             done = state.get("last_seq", 0) >= total and lag == 0
@@ -200,16 +191,16 @@ class Migration:
             orig["config"] = (await self.js.update_stream(config))["config"]
         if SEALED_AT not in meta:
             await self.set_step(backup, "sealed", **{SEALED_AT: str(int(time.time() * 1000))})
-        orig = await self.info(self.name)
+        orig = await self.js.stream_info(self.name)
         config = backup["config"]
         if config.get("max_bytes", -1) < headroom(orig["state"].get("bytes", 0)):
             backup["config"] = (await self.js.update_stream(
                 dict(config, max_bytes=headroom(orig["state"]["bytes"]))))["config"]
         await self.wait_copy(self.bk, orig, "the last messages into the backup", exact=False)
         for _ in range(3):
-            orig = await self.info(self.name, deleted=True)
+            orig = await self.js.stream_info(self.name, deleted_details=True)
             await self.trim(self.bk, orig["state"])
-            copy = await self.info(self.bk)
+            copy = await self.js.stream_info(self.bk)
             mismatch = compare(orig["state"], copy["state"], same_storage=True)
             if not mismatch:
                 break
@@ -232,7 +223,7 @@ class Migration:
     async def trim(self, name, state):
         """Remove from the backup what the sealed stream no longer holds (acknowledged on a workqueue or interest
         stream, deleted by hand) after it was copied."""
-        copy = (await self.info(name))["state"]
+        copy = (await self.js.stream_info(name))["state"]
         if copy.get("first_seq", 0) < state.get("first_seq", 0):
             await self.js.purge_stream(name, seq=state["first_seq"])
         gone = [s for s in state.get("deleted") or [] if s >= max(copy.get("first_seq", 0), state["first_seq"])]
@@ -259,8 +250,9 @@ class Migration:
     async def finish(self, backup, target, consumers, positions, lossy):
         """Wait for the copy, verify, place the consumers, promote the stream, resume the consumers."""
         meta = backup["config"]["metadata"]
-        bkinfo = await self.info(self.bk)
-        mirroring = ((await self.info(self.name))["config"].get("mirror") or {}).get("name") == self.bk
+        bkinfo = await self.js.stream_info(self.bk)
+        current = (await self.js.stream_info(self.name))["config"]  # only consumers change until it is promoted
+        mirroring = (current.get("mirror") or {}).get("name") == self.bk
         if mirroring and meta.get(STEP) != "promoting":
             await self.create_consumers(consumers)  # those an interrupted run had not created yet
             await self.wait_copy(self.name, bkinfo, "back", exact=not lossy, fault="copy-back")
@@ -275,7 +267,7 @@ class Migration:
                         continue
                     if target.get("retention") == "workqueue":
                         await self.purge_acked(consumers, name, start)
-            new = await self.info(self.name)
+            new = await self.js.stream_info(self.name)
             if not lossy:
                 same = target.get("storage", "file") == backup["config"].get("storage", "file")
                 mismatch = compare(bkinfo["state"], new["state"], same, target.get("retention", "limits") != "limits")
@@ -285,7 +277,6 @@ class Migration:
             self.mark("verified copy")
             await self.set_step(backup, "promoting")
         if mirroring:
-            current = (await self.info(self.name))["config"]
             promoted = dict(target, metadata=dict(current.get("metadata") or {}, **(target.get("metadata") or {})))
             if promoted.get("sealed"):  # sealing comes after the subjects, as `init` does
                 promoted["sealed"] = False

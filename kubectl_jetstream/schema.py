@@ -3,7 +3,10 @@
 Keys and enum spellings come from the server's json tags and MarshalJSON methods (server/stream.go,
 server/consumer.go, server/store.go, server/filestore.go). The defaults were read back from real servers
 (2.15.1, 2.14.6, 2.12.8, 2.11.11, 2.10.26) by creating minimal streams and consumers through $JS.API.
+The one place for the server's defaults: export leaves out what equals `stream_defaults`/`consumer_defaults`,
+planning compares the files' `stored_stream`/`stored_consumer` with what the server holds.
 """
+import copy
 from typing import NamedTuple, Optional
 
 # Kinds of values. Durations are int nanoseconds in the API, sizes int bytes.
@@ -188,9 +191,6 @@ CONSUMER_FIELDS = {
 server_managed_stream_keys = frozenset({"template_owner"})
 server_managed_consumer_keys = frozenset({"direct", "sourcing"})  # internal: ephemeral sourcing consumers
 
-# Enum values newer than their key.
-ENUM_VALUE_SINCE = {("ack_policy", "flow_control"): "2.14", ("priority_policy", "prioritized"): "2.12"}
-
 # What nats-server 2.15.1 returns for a stream created with only a name and subjects (JSON values).
 # Context-dependent values are in stream_defaults(). Checked against real 2.10.26, 2.11.11, 2.12.8,
 # 2.14.6 and 2.15.1 servers; the differences:
@@ -282,6 +282,14 @@ DEFAULT_PINNED_TTL = 120_000_000_000          # JsDefaultPinnedTTL
 FLOW_CONTROL_HEARTBEAT = 1_000_000_000        # sourceHealthHB, forced by ack_policy flow_control
 
 
+# Keys whose zero value (the unlimited ones: anything below -1 too) the server replaces with its default.
+_ZERO_MEANS_DEFAULT = {
+    "stream": UNLIMITED_STREAM_KEYS | {"num_replicas", "duplicate_window", "subjects"},
+    "consumer": UNLIMITED_CONSUMER_KEYS | {"name", "max_waiting", "ack_wait", "max_ack_pending", "inactive_threshold",
+                                          "priority_timeout"},
+}
+
+
 def stream_defaults(config):
     """The values the server fills in for the keys `config` leaves out (server 2.15)."""
     defaults = dict(STREAM_DEFAULTS)
@@ -293,13 +301,21 @@ def stream_defaults(config):
         defaults["duplicate_window"] = max_age
     if not sourced and config.get("name"):
         defaults["subjects"] = [config["name"]]
-    # Delete markers and schedules need roll-ups, so the server turns them on (and purge on with them).
-    if config.get("subject_delete_marker_ttl"):
-        defaults["allow_msg_ttl"] = True
-        defaults["allow_rollup_hdrs"] = True
-    if config.get("allow_msg_schedules"):
-        defaults["allow_rollup_hdrs"] = True
+    defaults.update(_turned_on_with(config))
     return defaults
+
+
+def _turned_on_with(config):
+    """What the server turns on, whatever was asked, with other keys: delete markers and schedules need
+    roll-ups (and purges with them, unless roll-ups were asked for)."""
+    forced = {}
+    if (config.get("subject_delete_marker_ttl") or 0) > 0:
+        forced["allow_msg_ttl"] = True
+    if forced or config.get("allow_msg_schedules"):
+        forced["allow_rollup_hdrs"] = True
+        if not config.get("allow_rollup_hdrs"):
+            forced["deny_purge"] = False
+    return forced
 
 
 def consumer_defaults(config, stream_config=None):
@@ -311,8 +327,6 @@ def consumer_defaults(config, stream_config=None):
         defaults["max_waiting"] = DEFAULT_MAX_WAITING
     if ack_policy in ("explicit", "all"):
         defaults["ack_wait"] = DEFAULT_ACK_WAIT
-    if config.get("backoff"):
-        defaults["ack_wait"] = config["backoff"][0]
     if limits.get("max_ack_pending"):
         defaults["max_ack_pending"] = limits["max_ack_pending"]
     elif ack_policy != "none":
@@ -321,50 +335,72 @@ def consumer_defaults(config, stream_config=None):
         defaults["inactive_threshold"] = limits["inactive_threshold"]
     if config.get("priority_policy") == "pinned_client":
         defaults["priority_timeout"] = DEFAULT_PINNED_TTL
-    if ack_policy == "flow_control":
-        defaults["flow_control"] = True
-        defaults["idle_heartbeat"] = FLOW_CONTROL_HEARTBEAT
     if config.get("durable_name"):
         defaults["name"] = config["durable_name"]
+    defaults.update(_consumer_forced(config))
     return defaults
 
 
-def with_stream_defaults(config):
-    """`config` with every left-out key set to the server's default.
+def _consumer_forced(config):
+    """What the server sets on a consumer whatever was asked: ack_wait is the first backoff; ack_policy
+    flow_control brings flow control and its heartbeat."""
+    forced = {}
+    if config.get("backoff"):
+        forced["ack_wait"] = config["backoff"][0]
+    if config.get("ack_policy") == "flow_control":
+        forced.update(flow_control=True, idle_heartbeat=FLOW_CONTROL_HEARTBEAT)
+    return forced
 
-    Works for both sides of a comparison: the server leaves out zero values (omitempty), and the
-    context-dependent defaults above give exactly those zeros (e.g. no duplicate_window for a mirror)."""
-    return {**stream_defaults(config), **config}
+
+def _filled(kind, config, defaults):
+    """`config` (copied) with the defaults for the keys it leaves out or sets to a zero meaning the default.
+    The server leaves out zero values (omitempty) and the defaults give exactly those zeros (no
+    duplicate_window for a mirror): this works on both sides of a comparison."""
+    out = {**defaults, **copy.deepcopy(config)}
+    for key in _ZERO_MEANS_DEFAULT[kind]:
+        value = out.get(key)
+        if key in defaults and (not value or (isinstance(value, int) and value < -1)):
+            out[key] = defaults[key]
+    return out
 
 
-def with_consumer_defaults(config, stream_config=None):
-    return {**consumer_defaults(config, stream_config), **config}
+def stored_stream(config):
+    """The stream config the server holds after creating (or updating to) `config`: its defaults for what
+    `config` leaves out or sets to a zero meaning the default, then what it forces (checkStreamCfg)."""
+    out = _filled("stream", config, stream_defaults(config))
+    out.update(_turned_on_with(config))
+    if isinstance(out.get("republish"), dict) and not out["republish"].get("src"):
+        out["republish"] = dict(out["republish"], src=">")
+    if out.get("sealed"):
+        out.update(max_age=0, discard="new", deny_delete=True, deny_purge=True, allow_rollup_hdrs=False)
+    return out
+
+
+def stored_consumer(config, stream_config=None):
+    """The consumer config the server holds after creating `config` on a stream whose config is
+    `stream_config` (setConsumerConfigDefaults), like stored_stream."""
+    out = _filled("consumer", config, consumer_defaults(config, stream_config))
+    out.update(_consumer_forced(config))
+    return out
+
+
+def is_server_metadata(key):
+    """Whether a metadata key is one the server writes itself (_nats.ver, _nats.level, ...)."""
+    return str(key).startswith(SERVER_METADATA_PREFIX)
+
+
+def user_metadata(metadata):
+    """Metadata without the keys the server writes itself."""
+    return {k: v for k, v in (metadata or {}).items() if not is_server_metadata(k)}
 
 
 def without_server_metadata(config):
     """A copy of `config` without the _nats.* metadata the server adds (and without metadata left empty)."""
     config = dict(config)
-    metadata = {k: v for k, v in (config.pop("metadata", None) or {}).items()
-                if not k.startswith(SERVER_METADATA_PREFIX)}
+    metadata = user_metadata(config.pop("metadata", None))
     if metadata:
         config["metadata"] = metadata
     return config
-
-
-def comparable_stream(config):
-    """A stream config (from a file or from the server) in the form to compare: defaults filled in,
-    server-written metadata and server-managed keys removed."""
-    config = without_server_metadata(config)
-    for key in server_managed_stream_keys:
-        config.pop(key, None)
-    return with_stream_defaults(config)
-
-
-def comparable_consumer(config, stream_config=None):
-    config = without_server_metadata(config)
-    for key in server_managed_consumer_keys:
-        config.pop(key, None)
-    return with_consumer_defaults(config, stream_config)
 
 
 def field_at(fields, dotted):

@@ -24,6 +24,7 @@ from . import schema, units
 from .errors import DefinitionErrors, InvalidDefinition, shown
 from .schema import (BOOL, DURATION, DURATIONS, ENUM, INT, MAP, OBJECT, OBJECTS, SIZE, STRING, STRINGS,
                      TIME)
+from .subjects import subjects_overlap
 
 MAX_FILE_BYTES = 1024 * 1024
 # Bounds on the work one file can cause, whatever it holds: lists and mappings nested this deep at most (real
@@ -733,7 +734,7 @@ def _map(value, spec, path, problems):
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             problems(f"{path}.{key}", f"metadata keys and values must be strings (quote them), got {shown(item)}")
-        elif not key.startswith(schema.SERVER_METADATA_PREFIX):  # _nats.* is written by the server itself
+        elif not schema.is_server_metadata(key):  # written by the server itself
             out[key] = item
     return out
 
@@ -835,17 +836,6 @@ def _check_subject(subject):
     problem = subject_problem(subject)
     if problem:
         raise _Invalid(problem)
-
-
-def subjects_overlap(a, b):
-    """True if some subject matches both `a` and `b` (NATS wildcards: `*` one token, `>` one or more)."""
-    ta, tb = a.split("."), b.split(".")
-    for x, y in zip(ta, tb):
-        if x == ">" or y == ">":
-            return True
-        if x != y and x != "*" and y != "*":
-            return False
-    return len(ta) == len(tb)
 
 
 def _listed(subjects, most=5):
@@ -1342,7 +1332,7 @@ def _export(config, fields, defaults, order):
     for key in keys:
         value = config[key]
         if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if not k.startswith(schema.SERVER_METADATA_PREFIX)}
+            value = schema.user_metadata(value)
         if key in defaults and _same(value, defaults[key]):
             continue
         out[key] = _human(value, fields.get(key))

@@ -80,7 +80,9 @@ def import_graph():
             edges.update(".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in modules)
         for prefix in prefixes:
             edges.update(m for m in modules if m.startswith(prefix + "."))
-        edges.discard(name)
+        # A module's own packages are already being imported when it runs (a package's __init__ importing its
+        # submodules, which import each other, is no cycle).
+        edges -= {name} | {name.rsplit(".", i)[0] for i in range(1, name.count(".") + 1)}
         graph[name] = edges
     return graph
 
@@ -122,6 +124,8 @@ def test_the_graph_sees_imports_inside_functions_and_dynamic_ones():
     assert "kubectl_jetstream.commands.ls" in graph["kubectl_jetstream.cli"]  # importlib.import_module
     assert "kubectl_jetstream.endpoint" in graph["kubectl_jetstream.kube.reach"]
     assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {frozenset("abc")}
+    assert "kubectl_jetstream.plan" not in graph["kubectl_jetstream.plan.actions"]  # its own package
+    assert "kubectl_jetstream.plan.compare" in graph["kubectl_jetstream.plan.actions"]
 
 
 def test_only_the_known_import_cycles():

@@ -1,4 +1,4 @@
-"""plan.py: desired (files) vs actual (server) -> actions. Pure: no server, no files.
+"""kubectl_jetstream/plan/: desired (files) vs actual (server) -> actions. Pure: no server, no files.
 
 Server configs below are what nats-server 2.15.1 really returns (captured with tests/probe.py); the
 companion tests/test_plan_server.py proves the same rules against a live server.
@@ -7,8 +7,9 @@ import copy
 
 import pytest
 
-from kubectl_jetstream import plan as planmod
-from kubectl_jetstream.plan import Action, Change, diff_config, plan, unmanaged
+from kubectl_jetstream.plan import Action, Change, message_loss, plan, unmanaged
+from kubectl_jetstream.plan.compare import known_keys
+from kubectl_jetstream.plan.loss import consumer_deletion_loss
 from kubectl_jetstream.spec import StreamSpec
 
 S = 1_000_000_000
@@ -533,14 +534,16 @@ def test_streams_in_name_order_whatever_the_file_order():
     assert [a.action for a in plan(specs, server(server_stream("A")))] == ["unchanged", "create", "create", "create"]
 
 
-# -- diff_config / Change ---------------------------------------------------------------------------------------
-def test_diff_config_stream_and_consumer():
-    assert diff_config({"name": "S"}, server_stream("S")) == []
-    assert diff_config({"name": "S", "max_age": DAY}, server_stream("S")) == [Change("max_age", 0, DAY)]
-    assert diff_config({"durable_name": "c"}, server_consumer("c"), kind="consumer") == []
-    assert diff_config({"durable_name": "c", "ack_policy": "explicit"},
-                       explicit_consumer("c", max_ack_pending=5),
-                       kind="consumer", stream_config={"name": "S", "consumer_limits": {"max_ack_pending": 5}}) == []
+# -- changes / Change ---------------------------------------------------------------------------------------------
+def test_changes_of_stream_and_consumer():
+    assert only(plan([spec("S")], server(server_stream("S")))).changes == []
+    assert only(plan([spec("S", max_age=DAY)], server(server_stream("S")))).changes == [Change("max_age", 0, DAY)]
+    assert only(plan([spec("S", [{"durable_name": "c"}])], server((server_stream("S"), {"c": server_consumer("c")}))),
+                consumer="c").changes == []
+    limited = server((server_stream("S", consumer_limits={"max_ack_pending": 5}),
+                      {"c": explicit_consumer("c", max_ack_pending=5)}))
+    assert only(plan([spec("S", [{"durable_name": "c", "ack_policy": "explicit"}],
+                          consumer_limits={"max_ack_pending": 5})], limited), consumer="c").changes == []
 
 
 @pytest.mark.parametrize("change, text", [
@@ -585,7 +588,7 @@ def test_action_defaults():
     action = Action("S", None, "unchanged", [], None)
     assert action.reason == "" and action.target == "S"
     assert Action("S", "c", "delete", [], None).target == "S/c"
-    assert planmod.known_keys("stream")[0] == "name"
+    assert known_keys("stream")[0] == "name"
 
 
 @pytest.mark.parametrize("field, old, new, state, lossy", [
@@ -602,13 +605,13 @@ def test_action_defaults():
 ])
 def test_message_loss_flags_updates_that_remove_messages(field, old, new, state, lossy):
     action = Action("S", None, "update", [Change(field, old, new)], {})
-    assert bool(planmod.message_loss(action, state)) is lossy
+    assert bool(message_loss(action, state)) is lossy
 
 
 def test_message_loss_ignores_creates_and_consumers():
     change = [Change("max_msgs", -1, 1)]
-    assert planmod.message_loss(Action("S", None, "create", change, {}), {"messages": 5}) == ""
-    assert planmod.message_loss(Action("S", "c", "update", change, {}), {"messages": 5}) == ""
+    assert message_loss(Action("S", None, "create", change, {}), {"messages": 5}) == ""
+    assert message_loss(Action("S", "c", "update", change, {}), {"messages": 5}) == ""
 
 
 def _interest(messages, *consumers, retention="interest"):
@@ -634,5 +637,5 @@ def _interest(messages, *consumers, retention="interest"):
     (_interest(9, ("a", "s.a", 4), ("b", "s.b", 5)), {"a"}, {"s.a": 4, "s.b": 5}, (4, 4)),
 ])
 def test_consumer_deletion_loss_counts_what_only_the_deleted_consumers_hold(current, deleted, counts, expected):
-    assert planmod.consumer_deletion_loss(current, deleted, counts) == expected
+    assert consumer_deletion_loss(current, deleted, counts) == expected
 

@@ -1,4 +1,4 @@
-"""plan.py against a real nats-server: no false differences, and every update/replace rule is the server's.
+"""kubectl_jetstream/plan/ against a real nats-server: no false differences, and every update/replace rule is the server's.
 
 For each definition: create it with the plan's own `config`, read it back, re-plan -> all "unchanged".
 For each in-place case: the planned `config` is accepted by STREAM.UPDATE / CONSUMER.CREATE(update) and a
@@ -7,7 +7,9 @@ planned config creates the replacement, after which a re-plan is "unchanged".
 """
 import pytest
 
-from kubectl_jetstream.plan import desired_stream, plan, refusals, update_config
+from kubectl_jetstream import schema
+from kubectl_jetstream.plan import plan
+from kubectl_jetstream.plan.compare import update_config
 from kubectl_jetstream.spec import StreamSpec
 from probe import api, consumers, publish, streams
 
@@ -20,6 +22,15 @@ DAY = 24 * HOUR
 def spec(name, consumers=(), **config):
     return StreamSpec(name=name, config=dict(config, name=name), consumers=list(consumers),
                       path=f"streams.d/{name}.yaml")
+
+
+def in_place(file_config, actual, kind="stream", stream_config=None):
+    """The in-place update the plan sends for `file_config` against the server's `actual` config (whether the
+    server accepts it or the plan calls it a replace)."""
+    if kind == "stream":
+        return update_config(kind, file_config, schema.stored_stream(file_config), actual)
+    stored = schema.stored_consumer(file_config, schema.stored_stream(stream_config))
+    return update_config(kind, file_config, stored, actual)
 
 
 def snapshot(url):
@@ -396,7 +407,7 @@ def test_stream_replace_is_refused_in_place_by_the_server(nats_server, before, a
     assert [a.action for a in stream] == ["replace"], stream
     assert word in stream[0].reason
     # The in-place update the plan refuses to make is refused by the server too.
-    attempt = update_config(specs[-1].config, current["R"]["config"])
+    attempt = in_place(specs[-1].config, current["R"]["config"])
     resp = api(url, "STREAM.UPDATE.R", attempt)
     assert "error" in resp, (attempt, resp)
     # The planned config creates the replacement, which is then in sync.
@@ -427,7 +438,7 @@ def test_first_seq_is_accepted_but_has_no_effect_in_place(nats_server):
     current = snapshot(url)
     [action] = plan(specs, current)
     assert action.action == "replace" and "first_seq" in action.reason
-    resp = api(url, "STREAM.UPDATE.F", update_config(specs[0].config, current["F"]["config"]))
+    resp = api(url, "STREAM.UPDATE.F", in_place(specs[0].config, current["F"]["config"]))
     assert "error" not in resp and resp["config"]["first_seq"] == 1000
     publish(url, "f")
     assert streams(url)["F"]["state"]["first_seq"] == 1  # not 1000
@@ -479,9 +490,7 @@ def test_consumer_replace_is_refused_in_place_by_the_server(nats_server, before,
     actions = plan(specs, current)
     assert [(a.consumer, a.action) for a in actions] == [(None, "unchanged"), ("c", "replace")], actions
     assert word in actions[1].reason
-    assert refusals(specs[0].consumers[0], current["R"]["consumers"]["c"], kind="consumer",
-                    stream_config=specs[0].config)
-    attempt = update_config(specs[0].consumers[0], current["R"]["consumers"]["c"], kind="consumer",
+    attempt = in_place(specs[0].consumers[0], current["R"]["consumers"]["c"], kind="consumer",
                             stream_config=specs[0].config)
     resp = api(url, "CONSUMER.CREATE.R.c", {"stream_name": "R", "config": attempt, "action": "update"})
     assert "error" in resp, (attempt, resp)
@@ -490,13 +499,13 @@ def test_consumer_replace_is_refused_in_place_by_the_server(nats_server, before,
 
 
 def test_desired_defaults_match_what_the_server_fills_in(nats_server):
-    """desired_stream() of a bare definition is what the server stores for it, key by key."""
+    """schema.stored_stream() of a bare definition is what the server stores for it, key by key."""
     url = nats_server.url
     for name, extra in (("A", {}), ("B", {"max_age": 10 * S}), ("C", {"sources": [{"name": "A"}]})):
         resp = api(url, f"STREAM.CREATE.{name}", dict(extra, name=name))
         assert "error" not in resp, resp
         stored = {k: v for k, v in resp["config"].items() if k != "metadata"}
-        desired = desired_stream(dict(extra, name=name))
+        desired = schema.stored_stream(dict(extra, name=name))
         for key, value in stored.items():
             assert desired.get(key) == value, (name, key)
 
@@ -629,7 +638,7 @@ def test_random_definitions_update_or_replace_as_the_server_does(shared_server, 
         current = snapshot(url)
         stream_action = plan(second, current)[0]
         hypothesis.event(f"stream {stream_action.action}")
-        attempt = update_config(second[0].config, current[name]["config"])
+        attempt = in_place(second[0].config, current[name]["config"])
         accepted = "error" not in api(url, f"STREAM.UPDATE.{name}", attempt)
         if stream_action.action == "replace" and "first_seq" not in stream_action.reason:
             assert not accepted, stream_action
@@ -641,7 +650,7 @@ def test_random_definitions_update_or_replace_as_the_server_does(shared_server, 
             hypothesis.event(f"consumer {action.action}")
             if action.action == "replace":
                 wanted = second[0].consumers[0]
-                attempt = update_config(wanted, current[name]["consumers"]["c"], kind="consumer",
+                attempt = in_place(wanted, current[name]["consumers"]["c"], kind="consumer",
                                         stream_config=second[0].config)
                 resp = api(url, f"CONSUMER.CREATE.{name}.c",
                            {"stream_name": name, "config": attempt, "action": "update"})

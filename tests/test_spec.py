@@ -1,4 +1,4 @@
-"""spec.py / schema.py: loading the three file spellings, normalization, subject overlap, export."""
+"""spec.py / schema.py / subjects.py: loading the three file spellings, normalization, subject overlap, export."""
 import json
 import os
 from pathlib import Path
@@ -7,8 +7,10 @@ import pytest
 import yaml
 
 from kubectl_jetstream import schema
+from kubectl_jetstream.plan import plan
 from kubectl_jetstream.spec import (StreamSpec, document_for, load_specs, name_problem, spec_from_document,
-                                    subject_problem, subjects_overlap)
+                                    subject_problem)
+from kubectl_jetstream.subjects import subjects_overlap
 
 S = 1_000_000_000
 H = 3600 * S
@@ -469,6 +471,27 @@ def test_document_for_keeps_values_that_differ_from_context_defaults():
     assert "subjects" not in document_for({**SERVER_CONFIG, "subjects": ["CONTEXT"]}, [])
 
 
+def stream_filled(config):
+    """`config` with the server's defaults for the keys it leaves out."""
+    return {**schema.stream_defaults(config), **config}
+
+
+def consumer_filled(config, stream_config):
+    return {**schema.consumer_defaults(config, stream_config), **config}
+
+
+def planned_changes(spec, server_config, server_consumers=()):
+    """What `diff` and `init` would change to make the server's configs match `spec` (nothing: in sync)."""
+    current = {spec.name: {"config": server_config, "state": {},
+                           "consumers": {c["durable_name"]: c for c in server_consumers}}}
+    return [(a.target, a.action, [str(c) for c in a.changes]) for a in plan([spec], current)
+            if a.action != "unchanged"]
+
+
+def as_spec(config, consumers=()):
+    return StreamSpec(name=config["name"], config=dict(config), consumers=list(consumers), path="streams.d/x.yaml")
+
+
 def round_trip(tmp_path, config, consumers):
     """document_for -> YAML file -> load_specs; returns the loaded spec."""
     path = tmp_path / (config["name"].lower() + ".yaml")
@@ -480,10 +503,8 @@ def test_document_for_round_trip(tmp_path):
     spec = round_trip(tmp_path, SERVER_CONFIG, SERVER_CONSUMERS)
     assert spec.config == {"name": "CONTEXT", "subjects": ["context.>"], "max_age": 7 * D, "max_msgs": 100000,
                            "allow_direct": True}
-    assert schema.comparable_stream(spec.config) == schema.comparable_stream(SERVER_CONFIG)
     assert [c["durable_name"] for c in spec.consumers] == ["billing", "push"]
-    for loaded, original in zip(spec.consumers, SERVER_CONSUMERS):
-        assert schema.comparable_consumer(loaded, spec.config) == schema.comparable_consumer(original, SERVER_CONFIG)
+    assert planned_changes(spec, SERVER_CONFIG, SERVER_CONSUMERS) == []
 
 
 def test_document_for_round_trip_of_a_rich_config(tmp_path):
@@ -504,9 +525,8 @@ def test_document_for_round_trip_of_a_rich_config(tmp_path):
                   "max_bytes": 2048, "max_expires": 30 * S, "priority_groups": ["g"],
                   "priority_policy": "pinned_client", "priority_timeout": 120 * S}]
     spec = round_trip(tmp_path, config, consumers)
-    assert schema.with_stream_defaults(spec.config) == schema.with_stream_defaults(config)
-    assert schema.with_consumer_defaults(spec.consumers[0], spec.config) == \
-        schema.with_consumer_defaults(consumers[0], config)
+    assert stream_filled(spec.config) == stream_filled(config)
+    assert consumer_filled(spec.consumers[0], spec.config) == consumer_filled(consumers[0], config)
     # Neither left out anything that was not a default:
     assert "priority_timeout" not in spec.consumers[0]          # 2m is the pinned_client default
     assert spec.config["subject_delete_marker_ttl"] == 5 * 60 * S
@@ -515,9 +535,9 @@ def test_document_for_round_trip_of_a_rich_config(tmp_path):
 
 def test_export_of_shipped_streams_round_trips(tmp_path):
     for shipped in load_specs([str(SHIPPED_STREAMS)]):
-        server_view = schema.with_stream_defaults(shipped.config)
+        server_view = stream_filled(shipped.config)
         spec = round_trip(tmp_path, server_view, [])
-        assert schema.with_stream_defaults(spec.config) == server_view
+        assert stream_filled(spec.config) == server_view
         defaults = {"retention", "storage", "num_replicas", "discard"}  # as the server's defaults: left out
         assert spec.config == {k: v for k, v in shipped.config.items() if k not in defaults}
 
@@ -587,15 +607,16 @@ def test_defaults_match_a_real_server(nats_server):
     created = {}
     for config in STREAMS_TO_CREATE:
         created[config["name"]] = got = probe.add_stream(nats_server.url, config)["config"]
-        filled = schema.with_stream_defaults(config)
+        filled = stream_filled(config)
         assert filled == as_server_wrote(got, schema.STREAM_FIELDS, filled), config["name"]
-        assert schema.comparable_stream(config) == schema.comparable_stream(got), config["name"]
+        assert planned_changes(as_spec(config), got) == [], config["name"]
+    requested = {c["name"]: c for c in STREAMS_TO_CREATE}
     for stream, consumer in CONSUMERS_TO_CREATE:
         got = probe.add_consumer(nats_server.url, stream, consumer)["config"]
-        filled = schema.with_consumer_defaults(consumer, created[stream])
+        filled = consumer_filled(consumer, created[stream])
         assert filled == as_server_wrote(got, schema.CONSUMER_FIELDS, filled), consumer["durable_name"]
-        assert schema.comparable_consumer(consumer, created[stream]) == \
-            schema.comparable_consumer(got, created[stream]), consumer["durable_name"]
+        changes = planned_changes(as_spec(requested[stream], [consumer]), created[stream], [got])
+        assert changes == [], consumer["durable_name"]
 
 
 def test_exported_server_configs_round_trip_with_a_real_server(nats_server, tmp_path):
@@ -607,9 +628,7 @@ def test_exported_server_configs_round_trip_with_a_real_server(nats_server, tmp_
     for name, info in probe.streams(nats_server.url).items():
         consumers = list(probe.consumers(nats_server.url, name).values())
         spec = round_trip(tmp_path, info["config"], consumers)
-        assert schema.comparable_stream(spec.config) == schema.comparable_stream(info["config"])
-        for loaded, actual in zip(spec.consumers, consumers):
-            assert schema.comparable_consumer(loaded, spec.config) == schema.comparable_consumer(actual, info["config"])
+        assert planned_changes(spec, info["config"], consumers) == [], name
 
 
 # --- odds and ends --------------------------------------------------------------------------------------

@@ -9,8 +9,11 @@ import json
 from ..apply import create_from_spec, prove_accepted
 from ..confirm import confirm, describe_streams
 from ..errors import ExitStatus, JetStreamAPIError, UsageError
-from ..migrate import (BACKUP_OF, ORIGINAL, STEP, Migration, MigrationError, backup_name, consumer_positions,
-                       durables, removed_by_target)
+from ..kinds import BACKUP_OF, STEP
+from ..migrate import (ORIGINAL, Migration, MigrationError, backup_name, consumer_positions, durables,
+                       removed_by_target)
+from ..spec import StreamSpec
+from ..units import human_bytes
 from .common import select_specs
 from .destructive import Outcome, counts, report
 
@@ -82,8 +85,8 @@ class Plan:
 async def prepare(ctx, js, args, name, spec, version):
     """Where the stream stands (phase), what it becomes (target) and what that costs (positions, loss)."""
     p = Plan(name)
-    m = Migration(ctx, js, name, None)
-    p.orig, p.backup = await m.info(name), await m.info(backup_name(name))
+    infos = await js.stream_infos([name, backup_name(name)])
+    p.orig, p.backup = infos.get(name), infos.get(backup_name(name))
     meta = ((p.backup or {}).get("config") or {}).get("metadata") or {}
     if p.backup and meta.get(BACKUP_OF) != name:
         raise UsageError(f"{backup_name(name)} exists and is not a backup of {name}; rename or delete it first")
@@ -152,8 +155,6 @@ def positions(old_consumers, consumers, version):
 async def preflight(ctx, js, p):
     """The account must hold a second copy of the stream (and the new stream beside the backup): refused before
     anything is asked or sent."""
-    from ..units import human_bytes
-
     account = await js.check_jetstream()
     limits, size = account.get("limits") or {}, (p.orig.get("state") or {}).get("bytes", 0)
     need = {}
@@ -170,8 +171,6 @@ async def preflight(ctx, js, p):
 
 async def prove(ctx, js, p):
     """The server must accept the new configuration and consumers (on a temporary stream) before anything."""
-    from ..spec import StreamSpec
-
     try:
         await prove_accepted(ctx, js, StreamSpec(name=p.name, config=p.target, consumers=p.consumers, path=""))
     except JetStreamAPIError as exc:
@@ -206,8 +205,7 @@ async def carry_out(ctx, js, p, outcome):
     abort = ctx.args.abort
     if p.phase == "new":
         await prove(ctx, js, p)
-        p.backup, p.phase = await m.start(p.orig, await js.list_consumers(p.name)), "original"
-        p.backup = await m.info(m.bk)
+        p.backup, p.phase = await m.start(p.orig, await js.list_consumers(p.name)), "original"  # its info
     if p.phase == "original":
         meta = p.backup["config"]["metadata"]
         if abort and meta.get(STEP) == "backup" and not p.orig["config"].get("sealed"):
@@ -219,7 +217,6 @@ async def carry_out(ctx, js, p, outcome):
             await m.seal_and_verify(p.orig, p.backup)
         await js.delete_stream(p.name)
         m.mark("deleted")
-        p.backup = await m.info(m.bk)
         await m.set_step(p.backup, "deleted")
         p.phase = "deleted"
     # the ack floors recorded when the stream was sealed and verified are the ones that count
@@ -234,7 +231,7 @@ async def carry_out(ctx, js, p, outcome):
         await m.restore(p.backup, p.target, p.consumers)
         p.phase = "restoring"
     await m.finish(p.backup, p.target, p.consumers, p.positions, bool(p.loss))
-    outcome.after = counts(await m.info(p.name))
+    outcome.after = counts(await js.stream_info(p.name))
     outcome.result = "restored" if abort else f"recreated ({len(p.consumers)} consumer(s)), messages kept"
 
 

@@ -1,5 +1,6 @@
 """purge: remove messages from streams, all or by subject, sequence or count kept."""
 from ..errors import UsageError
+from ..subjects import subjects_overlap
 from .destructive import add_target_arguments, counts, run_destructive, target_names
 
 _UINT64_MAX = 2 ** 64 - 1  # the server reads seq and keep as uint64
@@ -43,8 +44,6 @@ def stored_subjects(config):
 
 def check_subject(subject, server, names):
     """--subject must be able to match messages of every stream named: exit 2 before anything is sent."""
-    from ..spec import subjects_overlap
-
     problems = []
     for name in names:
         subjects = stored_subjects((server.get(name) or {}).get("config") or {})
