@@ -1,4 +1,4 @@
-"""spec.py / schema.py / subjects.py: loading the three file spellings, normalization, subject overlap, export."""
+"""spec.py / schema.py: loading the three file spellings, normalization, subject overlap, export."""
 import json
 import os
 from pathlib import Path
@@ -10,7 +10,6 @@ from kubectl_jetstream import schema
 from kubectl_jetstream.plan import plan
 from kubectl_jetstream.spec import (StreamSpec, document_for, load_specs, name_problem, spec_from_document,
                                     subject_problem)
-from kubectl_jetstream.subjects import subjects_overlap
 
 S = 1_000_000_000
 H = 3600 * S
@@ -377,32 +376,6 @@ def test_shipped_streams():
 
 
 # --- names and subjects ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("a, b, overlap", [
-    ("a.b", "a.b", True),
-    ("a.b", "a.c", False),
-    ("a.>", "a.b", True),
-    ("a.>", "a.b.c.d", True),
-    ("a.>", "a", False),           # '>' needs at least one more token
-    ("a.*", "a.b", True),
-    ("a.*", "a.b.c", False),
-    ("a.*", "a.>", True),
-    ("a.*.c", "a.b.*", True),      # a.b.c matches both
-    ("a.*.c", "a.b.d", False),
-    ("*.b", "a.*", True),
-    ("*", "a", True),
-    ("*", "a.b", False),
-    (">", "anything.at.all", True),
-    (">", "x", True),
-    ("a.b.>", "a.*", False),       # a.* is two tokens, a.b.> at least three
-    ("a.b.>", "a.*.c", True),
-    ("a*", "ab", False),           # '*' inside a token is a literal character
-    ("orders.>", "refunds.>", False),
-])
-def test_subjects_overlap(a, b, overlap):
-    assert subjects_overlap(a, b) is overlap
-    assert subjects_overlap(b, a) is overlap
-
 
 @pytest.mark.parametrize("subject, ok", [
     ("a", True), ("a.b.c", True), ("a.*.c", True), ("a.>", True), (">", True), ("*", True), ("$JS.API.>", True),

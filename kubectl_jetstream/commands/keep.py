@@ -205,7 +205,8 @@ async def carry_out(ctx, js, p, outcome):
     abort = ctx.args.abort
     if p.phase == "new":
         await prove(ctx, js, p)
-        p.backup, p.phase = await m.start(p.orig, await js.list_consumers(p.name)), "original"  # its info
+        # the backup's create reply is its info: nothing to fetch again
+        p.backup, p.phase = await m.start(p.orig, await js.list_consumers(p.name)), "original"
     if p.phase == "original":
         meta = p.backup["config"]["metadata"]
         if abort and meta.get(STEP) == "backup" and not p.orig["config"].get("sealed"):
