@@ -11,7 +11,7 @@ import re
 
 from . import kinds, schema
 from .schema import BOOL, STRING, Field
-from .spec import NACK_STREAM_KEYS
+from .spec.nack import NACK_STREAM_KEYS
 
 DUPLICATE_WINDOW = schema.DEFAULT_DUPLICATE_WINDOW  # 2m, or the ttl when shorter (nats.go, nats.py)
 MAX_HISTORY = 64  # KeyValueMaxHistory
@@ -110,8 +110,8 @@ def kv_stream(settings):
 def _kv_origin(source):
     """A mirror or source names a bucket (or its KV_ stream)."""
     source = dict(source)
-    if source.get("name") and not source["name"].startswith(kinds.KV.prefix):
-        source["name"] = kinds.KV.prefix + source["name"]
+    if source.get("name"):
+        source["name"] = kinds.KV.prefix + kinds.KV.bucket(source["name"])
     return source
 
 
@@ -119,8 +119,7 @@ def _kv_source(source, bucket):
     """nats.go: a source without subject transforms maps the origin bucket's keys into this bucket's."""
     if source.get("subject_transforms"):
         return dict(source)  # full control, the name used as given
-    origin = source.get("name", "")
-    origin_bucket = origin[len(kinds.KV.prefix):] if origin.startswith(kinds.KV.prefix) else origin
+    origin_bucket = kinds.KV.bucket(source.get("name", ""))
     source = _kv_origin(source)
     if not source.get("external") or origin_bucket != bucket:
         source["subject_transforms"] = [{"src": kv_subjects(origin_bucket), "dest": kv_subjects(bucket)}]
@@ -159,7 +158,7 @@ def bucket_problem(bucket):
 # -- export: the settings a server stream was made from ---------------------------------------------------
 def kv_settings(config):
     """The settings that give `config` back through kv_stream (the caller checks that they do)."""
-    settings = {"kind": "KeyValue", "bucket": config["name"][len(kinds.KV.prefix):]}
+    settings = {"kind": "KeyValue", "bucket": kinds.KV.bucket(config["name"])}
     _put(settings, "description", config.get("description"))
     _put(settings, "history", config.get("max_msgs_per_subject"), default=1)
     _put(settings, "ttl", config.get("max_age"))
@@ -171,8 +170,8 @@ def kv_settings(config):
     _put(settings, "placement", config.get("placement"))
     _put(settings, "republish", config.get("republish"))
     mirror = config.get("mirror")
-    if mirror and str(mirror.get("name", "")).startswith(kinds.KV.prefix):
-        mirror = dict(mirror, name=mirror["name"][len(kinds.KV.prefix):])  # the bucket, as people name it
+    if mirror and isinstance(mirror.get("name"), str):
+        mirror = dict(mirror, name=kinds.KV.bucket(mirror["name"]))  # the bucket, as people name it
     _put(settings, "mirror", mirror)
     _put(settings, "sources", config.get("sources"))
     _put(settings, "limit_marker_ttl", config.get("subject_delete_marker_ttl"))
@@ -183,7 +182,7 @@ def kv_settings(config):
 
 
 def object_store_settings(config):
-    settings = {"kind": "ObjectStore", "bucket": config["name"][len(kinds.OBJECTS.prefix):]}
+    settings = {"kind": "ObjectStore", "bucket": kinds.OBJECTS.bucket(config["name"])}
     _put(settings, "description", config.get("description"))
     _put(settings, "ttl", config.get("max_age"))
     _put(settings, "max_bytes", config.get("max_bytes"), default=-1)

@@ -89,7 +89,8 @@ class PluginContext:
         if not given and not self._specs:
             return None
         from .errors import UsageError
-        from .spec import domain_problem, js_domain
+        from .spec.names import domain_problem
+        from .spec.rules import js_domain
 
         if given and domain_problem(given):
             raise UsageError(f"--js-domain: {domain_problem(given)}")

@@ -401,10 +401,10 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")  # certainly valid; anything el
 
 
 def _could_be_stream(name):
-    """Whether a stream can have this name (spec.name_problem, imported only for unusual names)."""
+    """Whether a stream can have this name (spec.names.name_problem, imported only for unusual names)."""
     if PLAIN_NAME.fullmatch(name):
         return True
-    from .spec import name_problem
+    from .spec.names import name_problem
 
     return name_problem(name) is None
 

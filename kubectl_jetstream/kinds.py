@@ -15,6 +15,10 @@ class Kind:
     prefix: str        # the stream name is prefix + bucket
     aliases: tuple     # other TYPEs accepted on the command line (kubectl accepts plurals too)
 
+    def bucket(self, name):
+        """The bucket (or stream) name without the prefix: KV_config -> config; config stays config."""
+        return name[len(self.prefix):] if name.startswith(self.prefix) else name
+
 
 STREAM = Kind("stream", "stream", "", ("streams",))
 KV = Kind("kv", "kv", "KV_", ("keyvalue", "keyvalues"))
@@ -42,7 +46,7 @@ def kind_of(config):
 def address(stream_name):
     """TYPE/NAME for a stream name, as `ls -o name` prints it: kv/config for KV_config, stream/ORDERS."""
     kind = bucket_kind(stream_name) or STREAM
-    return f"{kind.resource}/{stream_name[len(kind.prefix):]}"
+    return f"{kind.resource}/{kind.bucket(stream_name)}"
 
 
 def stream_name(text):

@@ -8,7 +8,7 @@ from kubectl_jetstream.apply import apply_actions, by_stream, check_name, create
 from kubectl_jetstream.errors import JetStreamAPIError
 from kubectl_jetstream.jetstream import JetStream
 from kubectl_jetstream.plan import Action, plan
-from kubectl_jetstream.spec import StreamSpec
+from kubectl_jetstream.spec.load import StreamSpec
 from probe import add_stream, consumers, streams
 
 

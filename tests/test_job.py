@@ -178,7 +178,7 @@ spec:
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_nack_connection_settings_stay_out_of_the_configmap(tmp_path, suffix):
-    from kubectl_jetstream.spec import load_specs
+    from kubectl_jetstream.spec.load import load_specs
 
     d = tmp_path / "streams.d"
     d.mkdir()
@@ -245,7 +245,7 @@ def test_shipped_streams_fit_in_a_configmap():
 
 def test_the_mounted_configmap_loads_each_stream_once(streams, tmp_path):
     """A ConfigMap volume is `..data -> ..<timestamp>/` plus one symlink per key: the pod reads it as a folder."""
-    from kubectl_jetstream.spec import load_specs
+    from kubectl_jetstream.spec.load import load_specs
 
     mount = tmp_path / "mount"
     stamp = mount / "..2026_01_01_00_00_00.000000000"

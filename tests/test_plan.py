@@ -10,7 +10,7 @@ import pytest
 from kubectl_jetstream.plan import Action, Change, message_loss, plan, unmanaged
 from kubectl_jetstream.plan.compare import known_keys
 from kubectl_jetstream.plan.loss import consumer_deletion_loss
-from kubectl_jetstream.spec import StreamSpec
+from kubectl_jetstream.spec.load import StreamSpec
 
 S = 1_000_000_000
 MIN = 60 * S

@@ -1,4 +1,4 @@
-"""spec.py / schema.py: loading the three file spellings, normalization, subject overlap, export."""
+"""spec/ / schema.py: loading the three file spellings, normalization, names and subjects, export."""
 import json
 import os
 from pathlib import Path
@@ -8,8 +8,9 @@ import yaml
 
 from kubectl_jetstream import schema
 from kubectl_jetstream.plan import plan
-from kubectl_jetstream.spec import (StreamSpec, document_for, load_specs, name_problem, spec_from_document,
-                                    subject_problem)
+from kubectl_jetstream.spec.export import document_for
+from kubectl_jetstream.spec.load import StreamSpec, load_specs
+from kubectl_jetstream.spec.names import name_problem, subject_problem
 
 S = 1_000_000_000
 H = 3600 * S
@@ -322,12 +323,13 @@ def test_nack_storage_defaults_to_memory_like_the_crd(tmp_path):
                         "so this stream uses memory storage"]
 
 
-def test_spec_from_document_directly():
+def test_nack_connection_settings_are_ignored_with_a_warning(tmp_path):
     warnings = []
-    spec = spec_from_document({"apiVersion": "jetstream.nats.io/v1beta2", "kind": "Stream",
-                               "spec": {"name": "S", "storage": "file", "tlsFirst": True}}, "mem.yaml", warnings.append)
-    assert (spec.name, spec.config, spec.path) == ("S", {"name": "S", "storage": "file"}, "mem.yaml")
-    assert warnings == ["mem.yaml: spec.tlsFirst: ignored (NACK connection setting; kubectl-jetstream connects on its own)"]
+    path = write(tmp_path, "mem.yaml", {"apiVersion": "jetstream.nats.io/v1beta2", "kind": "Stream",
+                                        "spec": {"name": "S", "storage": "file", "tlsFirst": True}})
+    spec = load_one(path, warnings)
+    assert (spec.name, spec.config, spec.path) == ("S", {"name": "S", "storage": "file"}, str(path))
+    assert warnings == [f"{path}: spec.tlsFirst: ignored (NACK connection setting; kubectl-jetstream connects on its own)"]
 
 
 # --- folders --------------------------------------------------------------------------------------------
@@ -640,7 +642,7 @@ def test_unquoted_yaml_timestamp_becomes_rfc3339(tmp_path):
 
 def test_js_domain_rule(tmp_path):
     from kubectl_jetstream.errors import DefinitionErrors
-    from kubectl_jetstream.spec import js_domain
+    from kubectl_jetstream.spec.rules import js_domain
 
     leaf = StreamSpec("A", {"name": "A"}, path="a.yaml", js_domain="leaf")
     leaf2 = StreamSpec("B", {"name": "B"}, path="b.yaml", js_domain="leaf")

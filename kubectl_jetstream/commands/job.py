@@ -296,7 +296,7 @@ def _without_nack_secrets(path, text, warn):
     """The file's text; for a NACK resource with connection settings that may hold credentials, the file
     again without them (the tool ignores them anyway: it brings its own connection). Only field names are
     reported, never their values. The file was validated by load_specs, so parsing it again is bounded."""
-    from ..spec import NACK_GROUP
+    from ..spec.nack import NACK_GROUP
 
     if NACK_GROUP not in text:
         return text

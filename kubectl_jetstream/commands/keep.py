@@ -12,7 +12,7 @@ from ..errors import ExitStatus, JetStreamAPIError, UsageError
 from ..kinds import BACKUP_OF, STEP
 from ..migrate import (ORIGINAL, Migration, MigrationError, backup_name, consumer_positions, durables,
                        removed_by_target)
-from ..spec import StreamSpec
+from ..spec.load import StreamSpec
 from ..units import human_bytes
 from .common import select_specs
 from .destructive import Outcome, counts, report

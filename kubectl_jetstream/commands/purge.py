@@ -17,7 +17,7 @@ def add_arguments(parser):
 def check_arguments(args):
     """Before the server is contacted. The server reads `seq: 0` as "not set" and purges everything, and
     answers a negative number with a Go unmarshal error: both are refused here."""
-    from ..spec import subject_problem
+    from ..spec.names import subject_problem
 
     if args.seq is not None and not 1 <= args.seq <= _UINT64_MAX:
         raise UsageError(f"--seq {args.seq}: must be a sequence of 1 or more (messages below it are purged; "
@@ -33,7 +33,7 @@ def check_arguments(args):
 def stored_subjects(config):
     """The subjects a stream stores messages under, or None when they cannot be known from its config
     (mirrors and sources bring their origin's subjects)."""
-    from ..spec import stream_subjects
+    from ..spec.names import stream_subjects
 
     if config.get("mirror") or config.get("sources"):
         return None
