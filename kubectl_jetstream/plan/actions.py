@@ -66,9 +66,9 @@ def _consumer_file_config(consumer):
 
 def _plan_stream(spec, current):
     file_cfg = _stream_file_config(spec)
+    if current is None:  # its consumers are all created: nothing is compared with the desired state
+        return _create_stream_actions(spec.name, file_cfg), None
     desired = schema.stored_stream(file_cfg)
-    if current is None:
-        return _create_stream_actions(spec.name, file_cfg), desired
     actual = current.get("config") or {}
     for key in getattr(spec, "tolerated", ()):  # client-dependent defaults the file leaves open
         if key in actual:
