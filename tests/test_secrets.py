@@ -78,8 +78,8 @@ def run_everything(workdir, commands, flags=(), env=None, verbosity=("-v", "-vv"
 
 
 def assert_no_secret_anywhere(results, workdir, secrets=SECRETS):
+    """No secret in any output or file left behind (each test asserts its exit codes itself)."""
     for command, result in results:
-        assert result.returncode in (0, 1, 2, 3, 4), (command, result)
         for secret in secrets:
             assert secret not in result.stdout, (command, secret, result)
             assert secret not in result.stderr, (command, secret, result)
@@ -95,8 +95,7 @@ def test_password_by_flag_never_shows(userpass_server, workdir):
     flags = ("--nats-url", userpass_server.url, "--nats-user", "alice", "--password", PASSWORD)
     results = run_everything(workdir, COMMANDS, flags)
     assert_no_secret_anywhere(results, workdir)
-    codes = {" ".join(c): r.returncode for c, r in results}
-    assert codes["init"] == 0 and codes["ls -o wide"] == 0 and codes["wait --timeout 10s"] == 0, codes
+    assert all(r.returncode == 0 for _, r in results), results  # right credentials: every command succeeds
     assert any("ORDERS" in r.stdout for c, r in results if c == ("ls",))  # it really talked to the server
 
 
@@ -104,8 +103,7 @@ def test_token_from_the_environment_never_shows(token_server, workdir):
     env = {"NATS_URL": token_server.url, "NATS_TOKEN": TOKEN}
     results = run_everything(workdir, COMMANDS, env=env, verbosity=("-vv",))
     assert_no_secret_anywhere(results, workdir)
-    codes = {" ".join(c): r.returncode for c, r in results}
-    assert codes["init"] == codes["ls -o wide"] == codes["purge ORDERS --yes"] == 0, codes
+    assert all(r.returncode == 0 for _, r in results), results
     assert any("ORDERS" in r.stdout for c, r in results if c == ("ls",))  # it really talked to the server
     assert probe.streams(token_server.url, token=TOKEN) == {}  # `delete ORDERS --yes` ran last of the writes
 
