@@ -1,9 +1,12 @@
 """Run the CLI as a subprocess, as a user would (natscli's test style). Shared by every test module."""
 import ast
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,6 +57,63 @@ def spawn_cli(*args, env=None, cwd=None, **popen):
              "preexec_fn": _default_sigint, **popen}
     return subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", *map(str, args)], env=clean_env(env),
                             cwd=cwd or REPO, **popen)
+
+
+class Terminal:
+    """The CLI on a pseudo-terminal (its stdin, stdout and stderr unless `popen` says otherwise), as a user at a
+    shell runs it: it asks its questions and redraws. A context manager: the process is gone on exit."""
+
+    def __init__(self, *args, **popen):
+        self.fd, child = pty.openpty()
+        self.proc = spawn_cli(*args, **{"stdin": child, "stdout": child, "stderr": child, "text": False, **popen})
+        os.close(child)
+        self.output = b""
+
+    def _read(self, wait):
+        """Append what the CLI printed within `wait` seconds to self.output: True if something came, None if
+        nothing did, False once no process holds the terminal any more (EIO) and all was read."""
+        if not select.select([self.fd], [], [], max(wait, 0))[0]:
+            return None
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # EIO
+            return False
+        self.output += chunk
+        return bool(chunk) or False
+
+    def read_until(self, done, timeout=HANG):
+        """Read until done(output so far) holds (a bytes marker: until it appears); fails after `timeout`."""
+        test = (lambda out: done in out) if isinstance(done, bytes) else done
+        deadline = time.monotonic() + timeout
+        while not test(self.output):
+            if time.monotonic() > deadline or self._read(min(0.5, deadline - time.monotonic())) is False:
+                raise AssertionError(f"not seen in time: {done!r}; got {self.text()!r}")
+
+    def write(self, text):
+        os.write(self.fd, text.encode())
+
+    def wait(self, timeout=HANG):
+        """Read until the CLI exits and its output is all read; its exit status. Fails if it runs past `timeout`."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still running {timeout} s later; printed {self.text()!r}")
+            self._read(0.2)
+        while self._read(0.5):
+            pass
+        return self.proc.returncode
+
+    def text(self):
+        return self.output.decode(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        os.close(self.fd)
 
 
 def make_ctx(*argv):

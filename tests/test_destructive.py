@@ -1,14 +1,10 @@
 """purge | delete | recreate | init --prune, and the guard in front of them, against a real nats-server."""
 import json
-import os
-import pty
-import select
-import time
 
 import pytest
 
 import probe
-from runner import run_cli, spawn_cli
+from runner import Terminal, run_cli
 
 
 @pytest.fixture
@@ -199,45 +195,26 @@ def test_dry_run_never_changes_anything(loaded, command):
         assert counts(url) == before
 
 
-def run_on_pty(args, answer, timeout=60):
-    """Run the CLI with stdin/stdout on a real pseudo-terminal and answer its question."""
-    main, child = pty.openpty()
-    proc = spawn_cli(*args, stdin=child, stdout=child, stderr=child, text=False, close_fds=True)
-    os.close(child)
-    seen, answered, deadline = b"", False, time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if not answered and b"[y/N]" in seen:
-            os.write(main, answer.encode() + b"\n")
-            answered = True
-        if proc.poll() is not None and not ready:
-            break
-    proc.wait(10)
-    os.close(main)
-    return proc.returncode, seen.decode(errors="replace"), answered
+def run_on_pty(args, answer):
+    """Run the CLI with stdin/stdout on a real pseudo-terminal and answer its question: (exit, output)."""
+    with Terminal(*args) as term:
+        term.read_until(b"[y/N]", timeout=60)
+        term.write(answer + "\n")
+        return term.wait(timeout=60), term.text()
 
 
 def test_terminal_answer_no_aborts_with_exit_2(loaded):
     url, folder = loaded
     before = counts(url)
-    code, output, answered = run_on_pty(["purge", "EVENTS", "--nats-url", url], "n")
-    assert answered, output
+    code, output = run_on_pty(["purge", "EVENTS", "--nats-url", url], "n")
     assert "Proceed? [y/N]" in output and "EVENTS: 8 messages" in output
     assert code == 2 and counts(url) == before
 
 
 def test_terminal_answer_yes_proceeds(loaded):
     url, folder = loaded
-    code, output, answered = run_on_pty(["purge", "EVENTS", "--nats-url", url], "y")
-    assert answered and code == 0, output
+    code, output = run_on_pty(["purge", "EVENTS", "--nats-url", url], "y")
+    assert code == 0, output
     assert counts(url)["EVENTS"] == 0
 
 

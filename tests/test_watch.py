@@ -1,15 +1,13 @@
 """`ls --watch`: a real nats-server, the CLI as a subprocess on a pipe and on a pseudo-terminal, ended by SIGINT
 (Ctrl-C) with exit 0."""
-import os
-import pty
 import queue
-import select
 import signal
+import subprocess
 import threading
 import time
 
 import probe
-from runner import run_cli, spawn_cli
+from runner import Terminal, run_cli, spawn_cli
 
 DEADLINE = 30  # generous: only catches a hang
 
@@ -59,22 +57,13 @@ def test_watch_prints_changed_lines_when_piped_and_ctrl_c_is_exit_0(nats_server,
 def test_watch_redraws_in_place_on_a_terminal(nats_server, tmp_path):
     url = nats_server.url
     probe.add_stream(url, {"name": "ORDERS", "subjects": ["orders.>"]})
-    master, slave = pty.openpty()
-    proc = start(tmp_path, "--interval", "100ms", "-o", "wide", "--nats-url", url, stdout=slave, stdin=None,
-                 text=False)
-    os.close(slave)
-    out = b""
-    try:
-        deadline = time.monotonic() + DEADLINE
-        while out.count(b"\x1b[H\x1b[2J") < 3 and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.5)[0]:
-                out += os.read(master, 65536)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(DEADLINE)
-        os.close(master)
-    assert code == 0, proc.stderr.read()
-    assert out.count(b"\x1b[H\x1b[2J") >= 3
+    with Terminal("ls", "--watch", "--interval", "100ms", "-o", "wide", "--nats-url", url, cwd=tmp_path,
+                  stdin=None, stderr=subprocess.PIPE) as term:
+        term.read_until(lambda out: out.count(b"\x1b[H\x1b[2J") >= 3, timeout=DEADLINE)
+        term.proc.send_signal(signal.SIGINT)
+        code = term.wait(DEADLINE)
+        assert code == 0, term.proc.stderr.read()
+    out = term.output
     assert b"Every 100ms: kubectl jetstream ls -o wide" in out and b"MSGS/S" in out and b"LEADER" in out
 
 
