@@ -7,14 +7,12 @@ subprocess, real nats-server, ApiRecorder.)
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
 import pytest
 
 import probe
-from runner import REPO, clean_env, run_cli
+from runner import run_cli, spawn_cli
 from test_bad_input import alias_bomb, merge_key_bomb
 
 GOOD = "name: GOOD\nsubjects: [good.>]\n"
@@ -206,9 +204,8 @@ def test_alias_bomb_is_refused_quickly_in_little_memory(server, tmp_path, bomb, 
 
     out, err = tmp_path / "out", tmp_path / "err"
     with open(out, "w") as stdout, open(err, "w") as stderr, probe.ApiRecorder(server.url) as recorder:
-        proc = subprocess.Popen([sys.executable, "-m", "kubectl_jetstream", "init", "-f", str(folder),
-                                 "--nats-url", server.url], stdout=stdout, stderr=stderr, env=clean_env(),
-                                cwd=REPO, preexec_fn=limit_memory)
+        proc = spawn_cli("init", "-f", folder, "--nats-url", server.url, stdout=stdout, stderr=stderr,
+                         preexec_fn=limit_memory)
         deadline = time.monotonic() + 20  # a hang catcher, not a speed measure
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
