@@ -25,8 +25,7 @@ test: $(STAMP)
 # The kubernetes client at both ends of pyproject's range (kubernetes>=35,<38): the tests that talk to
 # tests/kubeapi.py's API server (test_k8s_contract.py, which checks the client internals kube/k8s.py relies on,
 # among them), once per version, each in a venv of its own under build/ (made once, again when pyproject.toml
-# changes). Not inside `make test`: two more installs and runs would take it past its 4 minutes; .ci/run runs
-# it between make test and make e2e.
+# changes). Not inside `make test`: two more installs and runs would take it past its 4 minutes.
 KUBE_VERSIONS := 35 37
 KUBE_TESTS = $(shell grep -l kubeapi tests/test_*.py)
 
