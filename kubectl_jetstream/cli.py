@@ -31,9 +31,6 @@ COMMANDS = {
     "job": "Print a ConfigMap and Job that run this tool inside the cluster",
 }
 
-OUTPUT_FORMATS = ("json", "yaml")
-
-
 def program_name():
     """`kubectl jetstream` when run by kubectl (which exports KUBECTL_PATH to its plugins), else the script's."""
     return "kubectl jetstream" if os.environ.get("KUBECTL_PATH") else "kubectl-jetstream"

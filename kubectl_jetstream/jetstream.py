@@ -5,47 +5,12 @@ fields they do not know. Requests are pipelined: nats-py multiplexes replies on 
 bounds how many are in flight so a port-forward is not flooded.
 """
 import asyncio
-import contextlib
 import json
 import re
-import ssl
-import sys
-
-
-def _import_nats_without_aiohttp():
-    """nats-py imports aiohttp at import time, only for ws:// URLs, and aiohttp builds two SSL contexts from
-    the system CA store while it is imported: about 0.1 s of CPU, a sixth of a no-op `init`. Import nats-py
-    with aiohttp hidden (it then treats it as not installed); `_enable_websocket` brings it back for a ws://
-    or wss:// URL."""
-    if "aiohttp" in sys.modules or "nats" in sys.modules:
-        import nats
-        return nats
-    sys.modules["aiohttp"] = None  # `import aiohttp` raises ImportError while this is here
-    try:
-        import nats
-    finally:
-        if sys.modules.get("aiohttp", False) is None:
-            del sys.modules["aiohttp"]
-    return nats
-
-
-def _enable_websocket(url):
-    if "ws://" not in url.lower() and "wss://" not in url.lower():
-        return
-    from nats.aio import transport
-
-    if transport.aiohttp is None:
-        import aiohttp
-        import multidict
-
-        transport.aiohttp, transport.multidict = aiohttp, multidict
-
-
-nats = _import_nats_without_aiohttp()
-from nats import errors as nats_errors  # noqa: E402
 
 from .errors import (JS_ERR_NO_MESSAGE, JS_ERR_NOT_ENABLED, JS_ERR_NOT_ENABLED_FOR_ACCOUNT, JS_ERR_STREAM_NOT_FOUND,
                      JetStreamAPIError, JetStreamNotEnabled, NatsConnectionError)
+from .natsclient import Link, abandon, connect, nats_errors, server_info
 
 API = "$JS.API."
 WINDOW = 128  # requests in flight at once
@@ -53,36 +18,6 @@ FEW = 16  # up to this many named streams are looked up one by one, more with th
 # Writes that give the same result when sent twice: after a reconnect they are sent again.
 IDEMPOTENT_WRITES = ("STREAM.CREATE.", "STREAM.UPDATE.", "CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.")
 RESENDS = 2  # how many times one request is sent again after the connection dropped under it
-WRITE_SUBJECTS = ("STREAM.CREATE.", "STREAM.UPDATE.", "STREAM.DELETE.", "STREAM.PURGE.",
-                  "CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.", "CONSUMER.DELETE.")
-
-
-class _Link:
-    """Tells requests in flight that the connection under them dropped (their replies are lost with it).
-
-    With `pinned`, reconnects go only to the URL given: a cluster advertises its other nodes' addresses
-    (INFO connect_urls, pod IPs in Kubernetes) and nats-py would otherwise reconnect there, around the
-    port-forward, to addresses that are unreachable from outside the cluster."""
-
-    def __init__(self, log, pinned=False):
-        self.log = log
-        self.pinned = pinned
-        self.nc = None
-        self.closing = False
-        self.lost = asyncio.Event()
-
-    async def disconnected(self):
-        if self.pinned and self.nc is not None:
-            pool = getattr(self.nc, "_server_pool", None)
-            if pool:
-                pool[:] = [s for s in pool if not getattr(s, "discovered", False)] or pool
-        if not self.closing:
-            self.log("lost the connection to NATS; reconnecting", 1)
-        self.lost.set()
-        self.lost = asyncio.Event()
-
-    async def reconnected(self):
-        self.log("reconnected to NATS; requests in flight are sent again where that is safe", 1)
 
 
 def api_prefix(domain=None):
@@ -95,7 +30,7 @@ class JetStream:
         self.nc = nc
         self.domain = domain
         self.api = api_prefix(domain)
-        self.link = link or _Link(log)
+        self.link = link or Link(log)
         self.timeout = timeout
         self.log = log
         self.describe = describe
@@ -108,61 +43,10 @@ class JetStream:
     @classmethod
     async def connect(cls, url, timeout=5.0, log=lambda *_: None, describe=None, check=True, pinned=False,
                       domain=None, **options):
-        """Connect within `timeout` seconds overall, or raise NatsConnectionError.
-
-        nats-py's own connect can hang forever after some failures (a failed TLS upgrade leaves it waiting
-        for a socket that never closes), so the whole attempt is bounded here, and an error that retrying
-        cannot fix (TLS, credentials) ends it at once.
-        """
+        """Connect within `timeout` seconds overall (natsclient.connect), or raise NatsConnectionError; with
+        `check`, JetStream's account info is asked for first."""
         describe = describe or url
-        failure = []
-        fatal = asyncio.Event()
-
-        async def quiet(exc):  # nats-py logs every reconnect error by default; keep stderr clean
-            failure.append(exc)
-            log(f"nats: {type(exc).__name__}: {exc}", 2)
-            if is_fatal(exc):
-                fatal.set()
-
-        text_url = url if isinstance(url, str) else ",".join(url)
-        _enable_websocket(text_url)
-        nc = nats.NATS()
-        link = _Link(log, pinned)
-        link.nc = nc
-        tls_wanted = "tls://" in text_url.lower() or options.get("tls") is not None
-        if tls_wanted:
-            options = _credentials_only_over_tls(nc, options, describe)
-        connecting = asyncio.ensure_future(nc.connect(
-            url, connect_timeout=timeout, allow_reconnect=True, max_reconnect_attempts=3,
-            reconnect_time_wait=0.2, error_cb=quiet, disconnected_cb=link.disconnected,
-            reconnected_cb=link.reconnected, name="kubectl-jetstream", **options))
-        gave_up = asyncio.ensure_future(fatal.wait())
-        try:
-            await asyncio.wait({connecting, gave_up}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gave_up.cancel()
-        error = None
-        if not connecting.done():
-            connecting.cancel()
-            error = asyncio.TimeoutError() if not fatal.is_set() else failure[-1]
-        elif connecting.cancelled():
-            error = asyncio.TimeoutError()
-        elif connecting.exception() is not None:
-            error = connecting.exception()
-        if error is None and tls_wanted and not (getattr(nc, "_server_info", None) or {}).get("tls_required"):
-            error = NatsConnectionError(_no_tls(describe))
-        if isinstance(error, NatsConnectionError):  # already says what is wrong
-            await _abandon(nc)
-            error.step, error.fatal = "connect", True
-            raise error
-        if error is not None:
-            await _abandon(nc)
-            given = "@" in text_url.split("//", 1)[-1] or any(
-                options.get(k) for k in ("user", "password", "token", "user_credentials", "nkeys_seed"))
-            failed = NatsConnectionError(connect_failure(describe, error, failure, credentials=given))
-            failed.step = "connect"  # which readiness step failed (for `wait`)
-            failed.fatal = any(is_fatal(e) for e in [error] + failure)  # retrying will not help
-            raise failed from error
+        nc, link = await connect(url, timeout, log, describe, pinned, **options)
         js = cls(nc, timeout, log, describe, link, domain)
         if check:
             try:
@@ -185,17 +69,17 @@ class JetStream:
                 return
             except Exception:
                 pass
-        await _abandon(self.nc)
+        await abandon(self.nc)
 
     @property
     def server_name(self):
         """The name the server announced in its INFO (its ID when it was given none)."""
-        return (getattr(self.nc, "_server_info", None) or {}).get("server_name")
+        return server_info(self.nc).get("server_name")
 
     @property
     def server_version(self):
         """The version the server announced in its INFO, e.g. "2.15.1"."""
-        return (getattr(self.nc, "_server_info", None) or {}).get("version")
+        return server_info(self.nc).get("version")
 
     async def check_jetstream(self):
         """Account info (use and limits): proves JetStream answers, and gives the API level."""
@@ -204,7 +88,7 @@ class JetStream:
     @property
     def server_info(self):
         """The server's INFO: `cluster` is set when it is part of a cluster."""
-        return getattr(self.nc, "_server_info", None) or {}
+        return server_info(self.nc)
 
     # -- requests -------------------------------------------------------------------------------
     async def request(self, api, payload, write=False):
@@ -261,10 +145,6 @@ class JetStream:
                 raise nats_errors.ConnectionClosedError()
             self.log(f"sending {subject} again after the reconnect", 2)
         raise AssertionError("unreachable")
-
-    async def gather(self, coroutines):
-        """Run requests concurrently (bounded by the window); exceptions are returned, not raised."""
-        return await asyncio.gather(*coroutines, return_exceptions=True)
 
     async def _paged(self, api, key, payload=None):
         """All pages of a list API; the first reply gives the total, the rest are fetched at once."""
@@ -359,9 +239,6 @@ class JetStream:
     async def list_consumers(self, stream):
         return await self._paged(f"CONSUMER.LIST.{stream}", "consumers")
 
-    async def consumer_info(self, stream, name):
-        return await self.request(f"CONSUMER.INFO.{stream}.{name}", None)
-
     async def create_consumer(self, stream, config, action="create"):
         """action: "create" fails if it exists with another config, "update" if it does not exist."""
         name = config["durable_name"]
@@ -375,10 +252,11 @@ class JetStream:
     async def snapshot(self, names=None, consumers=True):
         """{name: {"config", "state", "cluster", "consumers": {durable: config}, "consumer_infos": [...]}}.
 
-        One paged list call for the streams, then the consumer lists of the streams that have any, pipelined.
-        `names` limits the consumer lists fetched (the stream list is always whole: it is one call).
+        The whole account in one paged list call, or with `names` only those streams (stream_infos: a purge
+        or export of one stream does not page through every stream); then the consumer lists of the streams
+        that have any, pipelined.
         """
-        infos = await self.list_streams()
+        infos = await self.list_streams() if names is None else list((await self.stream_infos(list(names))).values())
         server = {}
         for info in infos:
             entry = dict(info)
@@ -386,8 +264,7 @@ class JetStream:
             entry["consumer_infos"] = []
             server[info["config"]["name"]] = entry
         if consumers:
-            wanted = [n for n, e in server.items()
-                      if (names is None or n in names) and e.get("state", {}).get("consumer_count", 1)]
+            wanted = [n for n, e in server.items() if e.get("state", {}).get("consumer_count", 1)]
             lists = await asyncio.gather(*(self.list_consumers(n) for n in wanted))
             for name, items in zip(wanted, lists):
                 for item in items:
@@ -409,47 +286,6 @@ def _could_be_stream(name):
     return name_problem(name) is None
 
 
-async def _abandon(nc):
-    """Close a nats-py client without waiting on it for long (its close can wait on a dead socket)."""
-    try:
-        await asyncio.wait_for(nc.close(), 1.0)
-    except BaseException as exc:  # noqa: B036 - cancellation of the close itself is what we want to swallow
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        transport = getattr(nc, "_transport", None)
-        if transport is not None:
-            with contextlib.suppress(Exception):
-                transport.close()
-
-
-def _no_tls(describe):
-    return (f"TLS was asked for (tls:// or --tls-ca/--tls-cert) but the NATS server at {describe} does not offer "
-            f"it; not going on in plain text")
-
-
-def _credentials_only_over_tls(nc, options, describe):
-    """nats-py quietly stays in plain text when the server does not offer TLS, even for a tls:// URL; the
-    credentials are then handed over only once the connection is known to be TLS (nats-py asks for them
-    after reading the server's INFO)."""
-    def guarded(value):
-        def provide():
-            if not (getattr(nc, "_server_info", None) or {}).get("tls_required"):
-                raise NatsConnectionError(_no_tls(describe))
-            return value
-        return provide
-
-    return {k: guarded(v) if k in ("user", "password", "token") and isinstance(v, str) else v
-            for k, v in options.items()}
-
-
-def is_fatal(exc):
-    """A connect error that retrying the same server will not fix."""
-    if isinstance(exc, ssl.SSLError):
-        return True
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "authorization" in text or "authentication" in text or "tls" in text
-
-
 def describe_write(subject):
     """$JS.API.STREAM.CREATE.ORDERS -> "create stream ORDERS" (for what an interrupted command had sent)."""
     parts = subject.split(".API.", 1)[-1].split(".")
@@ -459,34 +295,3 @@ def describe_write(subject):
         return subject
     kind, op, names = parts[0].lower(), parts[1].lower(), "/".join(parts[2:])
     return f"{op} {kind} {names}"
-
-
-def connect_failure(describe, exc, errors, credentials=True):
-    """One line for why nats-py could not connect; never includes credentials.
-
-    `credentials`: whether any were given (flags, Secrets or the URL), to tell "missing" from "wrong".
-    """
-    causes = [exc] + list(errors)
-    text = " ".join(f"{type(e).__name__} {e}" for e in causes).lower()
-    if "authorization" in text or "authentication" in text or "user credentials" in text:
-        if not credentials:
-            return (f"NATS at {describe} requires authentication and no credentials were given "
-                    f"(--nats-user/--password, --token, --creds or --nkey)")
-        return f"NATS at {describe} refused the credentials (authorization violation)"
-    tls_errors = [e for e in causes if isinstance(e, ssl.SSLError)]
-    if tls_errors:
-        reason = getattr(tls_errors[0], "reason", None) or type(tls_errors[0]).__name__
-        detail = getattr(tls_errors[0], "verify_message", None)
-        hint = " (give the CA with --tls-ca)" if isinstance(tls_errors[0], ssl.SSLCertVerificationError) else ""
-        return f"TLS handshake with NATS at {describe} failed: {reason}" + (f": {detail}" if detail else "") + hint
-    if "tls" in text or "ssl" in text or "certificate" in text:
-        return f"TLS problem connecting to NATS at {describe}: {exc.__class__.__name__}"
-    if "nkeys" in text and isinstance(exc, ImportError):
-        return "--creds and --nkey need the Python package nkeys (pip install nkeys)"
-    if "refused" in text:
-        return f"cannot connect to NATS at {describe}: connection refused"
-    if "timeout" in text or isinstance(exc, (asyncio.TimeoutError, nats_errors.TimeoutError)):
-        return f"cannot connect to NATS at {describe}: no answer within the timeout"
-    if isinstance(exc, nats_errors.NoServersError) and errors:
-        return connect_failure(describe, errors[-1], [], credentials)
-    return f"cannot connect to NATS at {describe}: {type(exc).__name__}: {exc}"

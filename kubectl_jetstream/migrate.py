@@ -227,8 +227,8 @@ class Migration:
         if copy.get("first_seq", 0) < state.get("first_seq", 0):
             await self.js.purge_stream(name, seq=state["first_seq"])
         gone = [s for s in state.get("deleted") or [] if s >= max(copy.get("first_seq", 0), state["first_seq"])]
-        await self.js.gather([self.js.request(f"STREAM.MSG.DELETE.{name}", {"seq": s, "no_erase": True}, write=True)
-                              for s in gone])
+        await asyncio.gather(*(self.js.request(f"STREAM.MSG.DELETE.{name}", {"seq": s, "no_erase": True}, write=True)
+                               for s in gone), return_exceptions=True)
 
     async def restore(self, backup, target, consumers):
         """The target stream as a mirror of the backup, its consumers paused until they are placed."""
