@@ -5,6 +5,7 @@ subcommand (`kubectl jetstream ls -n ns -o json`). Command modules are imported 
 runs, and they import nats/kubernetes inside `run`, so `--help` and `version` stay fast.
 """
 import argparse
+import atexit
 import importlib
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 
 from . import __version__
 from .errors import ExitStatus, ToolError, exit_status_of
+from .flags import add_common_arguments
 
 COMMANDS = {
     "init": "Create or update streams and consumers to match streams.d",
@@ -34,75 +36,6 @@ COMMANDS = {
 def program_name():
     """`kubectl jetstream` when run by kubectl (which exports KUBECTL_PATH to its plugins), else the script's."""
     return "kubectl jetstream" if os.environ.get("KUBECTL_PATH") else "kubectl-jetstream"
-
-
-def env_default(*names):
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
-
-
-def add_common_arguments(parser, suppress):
-    """Flags every command accepts. With `suppress`, an absent flag leaves the value set before the
-    subcommand alone (argparse would otherwise overwrite it with the subparser's default)."""
-
-    def default(value):
-        return argparse.SUPPRESS if suppress else value
-
-    general = parser.add_argument_group("general")
-    general.add_argument("-v", "--verbose", action="count", default=default(0),
-                         help="say which path to NATS was taken; repeat for tracebacks and API detail")
-    general.add_argument("-f", "--filename", action="append", metavar="PATH", default=default(None),
-                         help="stream definition file or folder (repeatable; default ./streams.d)")
-
-    nats = parser.add_argument_group("NATS connection")
-    nats.add_argument("--nats-url", metavar="URL", default=default(env_default("NATS_URL")),
-                      help="connect directly to this NATS server, or a comma-separated list of them (env NATS_URL); "
-                           "skips Kubernetes")
-    nats.add_argument("--creds", metavar="FILE", default=default(env_default("NATS_CREDS")),
-                      help="NATS user credentials file (env NATS_CREDS)")
-    nats.add_argument("--nkey", metavar="FILE", default=default(env_default("NATS_NKEY")),
-                      help="NATS NKey seed file (env NATS_NKEY)")
-    nats.add_argument("--nats-user", metavar="USER", default=default(env_default("NATS_USER")),
-                      help="NATS user name (env NATS_USER); --user is kubectl's kubeconfig user")
-    nats.add_argument("--password", metavar="PASSWORD", default=default(env_default("NATS_PASSWORD")),
-                      help="NATS password (env NATS_PASSWORD)")
-    nats.add_argument("--token", metavar="TOKEN", default=default(env_default("NATS_TOKEN")),
-                      help="NATS authentication token (env NATS_TOKEN)")
-    nats.add_argument("--tls-ca", metavar="FILE", default=default(env_default("NATS_CA")),
-                      help="CA certificate to verify the NATS server (env NATS_CA)")
-    nats.add_argument("--tls-cert", metavar="FILE", default=default(env_default("NATS_CERT")),
-                      help="client certificate for NATS TLS (env NATS_CERT)")
-    nats.add_argument("--tls-key", metavar="FILE", default=default(env_default("NATS_KEY")),
-                      help="client key for NATS TLS (env NATS_KEY)")
-    nats.add_argument("--js-domain", metavar="DOMAIN", default=default(env_default("NATS_JS_DOMAIN")),
-                      help="JetStream domain: API requests go to $JS.DOMAIN.API (env NATS_JS_DOMAIN)")
-    nats.add_argument("--timeout", metavar="DURATION", default=default(env_default("NATS_TIMEOUT")),
-                      help="connect and per-request timeout (default 5s, env NATS_TIMEOUT); "
-                           "for `wait`, the whole wait (default 60s)")
-
-    kube = parser.add_argument_group("Kubernetes")
-    kube.add_argument("-n", "--namespace", default=default(None),
-                      help="namespace of the NATS Service (default: the context's, else default)")
-    kube.add_argument("--context", default=default(None), help="kubeconfig context to use")
-    kube.add_argument("--kubeconfig", metavar="FILE", default=default(None),
-                      help="kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
-    kube.add_argument("--cluster", default=default(None), help="kubeconfig cluster to use")
-    kube.add_argument("--user", default=default(None), help="kubeconfig user to use")
-    kube.add_argument("--request-timeout", metavar="DURATION", default=default(None),
-                      help="timeout for Kubernetes API requests (e.g. 10s; default none)")
-    kube.add_argument("--service", metavar="NAME", default=default(None),
-                      help="NATS Service name (default: discovered in the namespace)")
-    kube.add_argument("--port", metavar="PORT", default=default(None),
-                      help="NATS Service port, name or number (default: port named nats or client, else 4222)")
-    kube.add_argument("--creds-secret", metavar="NAME[/KEY]", default=default(None),
-                      help="read NATS credentials from this Secret (default key nats.creds)")
-    kube.add_argument("--token-secret", metavar="NAME[/KEY]", default=default(None),
-                      help="read a NATS token from this Secret (default key token)")
-    kube.add_argument("--user-secret", metavar="NAME", default=default(None),
-                      help="read NATS username/password keys from this Secret")
 
 
 def build_parser(prog=None, words=None):
@@ -135,33 +68,37 @@ def command_module(name):
 def main(argv=None):
     if argv is not None:  # called in-process (tests): an ordinary function
         return _main(list(argv))
-    code = _main(sys.argv[1:], program=True)
-    _exit_without_teardown(code)
-    return code
+    returned = []
+    atexit.register(_exit_without_teardown, returned)  # before the command registers any: so it runs last
+    returned.append(_main(sys.argv[1:], program=True))
+    return returned[0]
 
 
-def _exit_without_teardown(code):
-    """Exit at once when run as a program. The interpreter's teardown frees every module and object one by
-    one: 0.15 s once the kubernetes client (hundreds of pydantic models) is loaded, a tenth of a port-forwarded
-    `ls`. What teardown does that matters is done first: atexit handlers (the kubernetes client's temp-file
-    cleanup, weakref finalizers) and flushing stdout and stderr. With a non-daemon thread still running,
-    exit normally so that it is waited for."""
-    import threading
-
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+def _exit_without_teardown(returned):
+    """The last exit handler of a program run: flush stdout and stderr and end the process with main's exit
+    status, skipping the interpreter's teardown, which frees every module and object one by one: 0.15 s once
+    the kubernetes client (hundreds of pydantic models) is loaded, a tenth of a port-forwarded `ls`. What
+    teardown does that matters has been done by then: the interpreter waits for non-daemon threads before it
+    runs the exit handlers, and runs them last registered first (the kubernetes client's temp-file cleanup,
+    weakref finalizers). When main raised instead of returning, teardown runs as usual."""
+    if not returned:
         return
-    import atexit
-
-    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
-    if run_exitfuncs is None:
-        return
-    run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:  # a closed pipe: nothing more can be said anyway
             pass
-    os._exit(code)
+    os._exit(returned[0])
+
+
+def kubectl_complete(argv=None):
+    """`kubectl_complete-jetstream WORDS...` (console script and release executable): kubectl's plugin
+    completion protocol, answered from the parser with the subcommands named in WORDS built."""
+    from .completion import print_completion  # a completion needs none of what a command run imports
+
+    words = (sys.argv[1:] if argv is None else list(argv)) or [""]
+    print_completion(build_parser(prog="kubectl jetstream", words=set(words)), words)
+    return 0
 
 
 def _main(argv, program=False):
@@ -179,6 +116,7 @@ def _main(argv, program=False):
     from .context import PluginContext
 
     ctx = PluginContext(args)
+    ctx.parser = parser  # what `completion __complete` reads (commands cannot import cli: it imports them)
     ctx.may_fork = program  # the Kubernetes side in a child process (kube/child.py); not inside a caller's process
     if ctx.verbosity < 2:
         # asyncio logs transport chatter on stderr (e.g. "returning true from eof_received() has no effect

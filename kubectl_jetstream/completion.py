@@ -1,4 +1,5 @@
-"""Shell completion: the `kubectl_complete-jetstream` executable and `kubectl-jetstream completion bash|zsh`.
+"""Shell completion: what `kubectl_complete-jetstream` (cli.kubectl_complete) and `kubectl-jetstream completion
+__complete` answer; commands/completion.py prints the bash and zsh scripts that ask the latter.
 
 kubectl (1.26 and later) completes `kubectl jetstream ...` by running `kubectl_complete-jetstream` from PATH
 with the words typed after `jetstream`, the last one being the word under the cursor ("" for a new word). It
@@ -15,6 +16,8 @@ import json
 import os
 import re
 import sys
+
+from .parsers import APPEND, COUNT, kind, options, positionals, subcommands
 
 # cobra's ShellCompDirective bits
 DIRECTIVE_DEFAULT = 0  # the shell may fall back to file names
@@ -47,32 +50,10 @@ class Completion:
         return out
 
 
-# -- the parser -------------------------------------------------------------------------------------------
-def _parser():
-    from .cli import build_parser
-
-    return build_parser(prog="kubectl jetstream")
-
-
-def _subparsers(parser):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices
-    return {}
-
-
+# -- the parser ---------------------------------------------------------------------------------------------
 def _options(parser):
     """{option string: action} of a parser."""
-    found = {}
-    for action in parser._actions:
-        for opt in action.option_strings:
-            found[opt] = action
-    return found
-
-
-def _positionals(parser):
-    return [a for a in parser._actions
-            if not a.option_strings and not isinstance(a, argparse._SubParsersAction)]
+    return {opt: action for action in options(parser) for opt in action.option_strings}
 
 
 def _takes_value(action):
@@ -121,7 +102,7 @@ def _find_option(state, word):
 
 def walk(root, words):
     state = State(root)
-    commands = _subparsers(root)
+    commands = subcommands(root)
     for word in words:
         if state.expecting is not None:
             state.record(state.expecting, word)
@@ -154,11 +135,11 @@ def walk(root, words):
 
 
 # -- candidates -------------------------------------------------------------------------------------------
-def complete(words, cwd=None):
-    """The Completion for `kubectl jetstream WORDS...`; the last word is the one being completed."""
+def complete(root, words, cwd=None):
+    """The Completion for `kubectl jetstream WORDS...` read from the parser `root` (cli.build_parser, with at
+    least the subcommands named in `words` built); the last word is the one being completed."""
     words = list(words) or [""]
     current = words[-1]
-    root = _parser()
     state = walk(root, words[:-1])
     if state.expecting is not None:
         return _values(state, state.expecting, current, cwd)
@@ -173,20 +154,18 @@ def complete(words, cwd=None):
             return found
         return _flags(state, current)
     if state.command is None and not state.after_dashdash:
-        commands = _subparsers(root)
-        from .cli import COMMANDS
-
-        return Completion([(name, COMMANDS.get(name, "")) for name in commands if name.startswith(current)])
+        return Completion([(name, sub.description or "") for name, sub in subcommands(root).items()
+                           if name.startswith(current)])
     return _positional(state, current, cwd)
 
 
 def _flags(state, current):
     candidates = []
     seen = set()
-    for action in state.parser._actions:
-        if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
+    for action in options(state.parser):
+        if action.help == argparse.SUPPRESS:
             continue
-        repeatable = isinstance(action, (argparse._AppendAction, argparse._CountAction))
+        repeatable = kind(action) in (APPEND, COUNT)
         if action in state.used and not repeatable:
             continue
         for opt in action.option_strings:
@@ -209,7 +188,7 @@ def _values(state, action, current, cwd):
 def _positional(state, current, cwd):
     # Which positional is next: argparse fills them in order; nargs ?/*/+ and N are enough here.
     given = list(state.positionals)
-    for action in _positionals(state.parser):
+    for action in positionals(state.parser):
         if action.nargs in (None, "?", 1):
             if given:
                 given.pop(0)
@@ -312,117 +291,12 @@ def name_in_yaml(text):
 
 
 # -- entry points -----------------------------------------------------------------------------------------
-def print_completion(words, out=None):
+def print_completion(parser, words, out=None):
+    """The protocol's lines for `words` on `out`; cli.kubectl_complete and `completion __complete` call it."""
     out = out or sys.stdout
     try:
-        result = complete(words)
+        result = complete(parser, words)
     except Exception:  # never a traceback in the middle of someone's command line
         result = Completion([], DIRECTIVE_ERROR)
     out.write("\n".join(result.lines()) + "\n")
     out.flush()
-
-
-def kubectl_complete(argv=None):
-    """`kubectl_complete-jetstream WORDS...` (console script and release executable)."""
-    words = sys.argv[1:] if argv is None else list(argv)
-    print_completion(words or [""])
-    return 0
-
-
-BASH_SCRIPT = r'''# bash completion for kubectl-jetstream (generated by `kubectl-jetstream completion bash`)
-# Load now:      source <(kubectl-jetstream completion bash)
-# Load always:   kubectl-jetstream completion bash > ~/.local/share/bash-completion/completions/kubectl-jetstream
-# (`kubectl jetstream ...` completes through kubectl itself, with kubectl_complete-jetstream on PATH.)
-_kubectl_jetstream() {
-    local cur cword out last directive line
-    local -a words lines candidates
-    COMPREPLY=()
-    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
-        _get_comp_words_by_ref -n =: cur words cword
-    else
-        cur="${COMP_WORDS[COMP_CWORD]}"; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
-    fi
-    out=$("${words[0]}" completion __complete -- "${words[@]:1:cword}" 2>/dev/null) || return 0
-    local IFS=$'\n'
-    lines=($out)
-    [ ${#lines[@]} -gt 0 ] || return 0
-    last=${lines[${#lines[@]}-1]}
-    directive=0
-    if [[ $last == :* ]]; then
-        directive=${last#:}
-        unset 'lines[${#lines[@]}-1]'
-    fi
-    (( directive & 1 )) && return 0
-    for line in "${lines[@]}"; do
-        candidates+=("${line%%$'\t'*}")
-    done
-    if (( directive & 16 )); then
-        COMPREPLY=($(compgen -d -- "$cur"))
-    elif [ ${#candidates[@]} -gt 0 ]; then
-        COMPREPLY=($(compgen -W "${candidates[*]}" -- "$cur"))
-    elif (( directive & 4 )); then
-        return 0
-    else
-        COMPREPLY=($(compgen -f -- "$cur"))
-        compopt -o filenames 2>/dev/null
-    fi
-    (( directive & 2 )) && compopt -o nospace 2>/dev/null
-    if [[ $cur == *=* && $COMP_WORDBREAKS == *=* ]]; then
-        local prefix=${cur%"${cur##*=}"}
-        COMPREPLY=("${COMPREPLY[@]#"$prefix"}")
-    fi
-    return 0
-}
-complete -F _kubectl_jetstream kubectl-jetstream
-'''
-
-ZSH_SCRIPT = r'''#compdef kubectl-jetstream
-# zsh completion for kubectl-jetstream (generated by `kubectl-jetstream completion zsh`)
-# Load now:      source <(kubectl-jetstream completion zsh)     (after compinit)
-# Load always:   kubectl-jetstream completion zsh > "${fpath[1]}/_kubectl-jetstream"
-# (`kubectl jetstream ...` completes through kubectl itself, with kubectl_complete-jetstream on PATH.)
-_kubectl_jetstream() {
-    local out directive line value desc
-    local -a lines described
-    out=$("${words[1]}" completion __complete -- "${(@)words[2,CURRENT]}" 2>/dev/null) || return 1
-    lines=("${(@f)out}")
-    directive=0
-    if [[ ${lines[-1]} == :* ]]; then
-        directive=${lines[-1]#:}
-        lines=("${(@)lines[1,-2]}")
-    fi
-    (( directive & 1 )) && return 1
-    if (( directive & 16 )); then
-        _path_files -/
-        return
-    fi
-    for line in "${lines[@]}"; do
-        [[ -z $line ]] && continue
-        value=${line%%$'\t'*}
-        desc=""
-        [[ $line == *$'\t'* ]] && desc=${line#*$'\t'}
-        described+=("${value//:/\\:}${desc:+:$desc}")
-    done
-    if (( ${#described} == 0 )); then
-        (( directive & 4 )) && return 1
-        _files
-        return
-    fi
-    if (( directive & 2 )); then
-        _describe -t values 'kubectl-jetstream' described -S ''
-    else
-        _describe -t values 'kubectl-jetstream' described
-    fi
-}
-if [[ ${funcstack[1]} == _kubectl-jetstream ]]; then
-    _kubectl_jetstream "$@"
-else
-    compdef _kubectl_jetstream kubectl-jetstream
-fi
-'''
-
-SCRIPTS = {"bash": BASH_SCRIPT, "zsh": ZSH_SCRIPT}
-
-
-if __name__ == "__main__":
-    sys.exit(kubectl_complete())

@@ -15,6 +15,7 @@ class PluginContext:
         self._specs = None
         self.connections = []  # the JetStream connections opened (their `unanswered` writes)
         self.may_fork = False  # set by cli.main when the plugin runs as a program
+        self.parser = None  # set by cli.main: the argparse parser the command line was parsed with
         self.kube_child = None  # kube.child.KubeChild started by run(), used by the first connection
 
     # -- messages -------------------------------------------------------------------------------

@@ -132,24 +132,37 @@ def usage_checks(account, limits):
     return checks
 
 
+def _replica_problem(replica):
+    """Why one listed replica is not a healthy copy ("" when it is)."""
+    if replica.get("offline"):
+        return f"replica {replica.get('name')} offline"
+    if not replica.get("current"):
+        return f"replica {replica.get('name')} not current ({replica.get('lag', 0)} behind)"
+    return ""
+
+
+def replica_health(info):
+    """(leader, healthy copies, expected copies) of a stream: the one replica rule, shown by `ls -o wide` as
+    REPLICAS OK and checked by `check`. Expected is the stream's num_replicas, as nats-server places it (a
+    peer missing from cluster.replicas is a copy short, not one fewer expected); healthy counts the leader
+    and each listed replica that is current and online."""
+    config, cluster = info.get("config") or {}, info.get("cluster") or {}
+    leader = cluster.get("leader") or ""
+    listed = cluster.get("replicas") or []
+    healthy = (1 if leader else 0) + sum(1 for r in listed if not _replica_problem(r))
+    return leader, healthy, max(int(config.get("num_replicas") or 1), 1 + len(listed))
+
+
 def replica_problems(info):
     """Why a replicated stream is unhealthy ([] when healthy; R1 streams always are)."""
-    config, cluster = info.get("config") or {}, info.get("cluster") or {}
-    want = int(config.get("num_replicas") or 1)
-    if want <= 1:
+    leader, _, expected = replica_health(info)
+    if expected <= 1:
         return []
-    if not cluster.get("leader"):
+    if not leader:
         return ["no leader"]
-    problems = []
-    replicas = cluster.get("replicas") or []
-    if len(replicas) < want - 1:
-        problems.append(f"{len(replicas) + 1} of {want} replicas known")
-    for replica in replicas:
-        if replica.get("offline"):
-            problems.append(f"replica {replica.get('name')} offline")
-        elif not replica.get("current"):
-            problems.append(f"replica {replica.get('name')} not current ({replica.get('lag', 0)} behind)")
-    return problems
+    listed = (info.get("cluster") or {}).get("replicas") or []
+    problems = [f"{len(listed) + 1} of {expected} replicas known"] if len(listed) + 1 < expected else []
+    return problems + [p for p in map(_replica_problem, listed) if p]
 
 
 def stream_checks(infos):

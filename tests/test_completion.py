@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from runner import REPO, clean_env, heavy_imports, run_cli
-from kubectl_jetstream.cli import COMMANDS
+from kubectl_jetstream import completion
+from kubectl_jetstream.cli import COMMANDS, build_parser
 from kubectl_jetstream.completion import (DIRECTIVE_DEFAULT, DIRECTIVE_FILTER_DIRS, DIRECTIVE_NO_FILE_COMP,
-                                          complete, name_in_yaml, stream_names)
+                                          name_in_yaml, stream_names)
 
 BIN = Path(sys.executable).parent
+COMPLETER = "import sys\nfrom kubectl_jetstream.cli import kubectl_complete\nsys.exit(kubectl_complete())"
 KUBECTL = BIN / "kubectl"
 
 
@@ -32,6 +34,13 @@ def streams(tmp_path):
     (d / ".hidden.yaml").write_text("name: HIDDEN\n")
     (d / "notes.txt").write_text("name: NOT_A_DEFINITION\n")
     return d
+
+
+PARSER = build_parser(prog="kubectl jetstream")
+
+
+def complete(words, cwd=None):
+    return completion.complete(PARSER, words, cwd)
 
 
 def values(result):
@@ -103,20 +112,20 @@ def test_name_scanner():
 
 def test_kubectl_complete_protocol_output(streams):
     """One candidate per line (TAB description), then `:<directive>`, like cobra's __complete."""
-    proc = subprocess.run([sys.executable, "-m", "kubectl_jetstream.completion", "info", ""], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", COMPLETER, "info", ""], capture_output=True,
                           text=True, cwd=streams.parent, env=clean_env())
     assert proc.returncode == 0 and proc.stderr == ""
     lines = proc.stdout.splitlines()
     assert lines[-1] == f":{DIRECTIVE_NO_FILE_COMP}"
     assert lines[0] == "AUDIT\tstream in streams.d/audit.yml"
     # No arguments at all: completing the first word.
-    proc = subprocess.run([sys.executable, "-m", "kubectl_jetstream.completion"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", COMPLETER], capture_output=True, text=True)
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()[:-1]] == list(COMMANDS)
 
 
 def test_completion_imports_neither_nats_nor_kubernetes_nor_yaml():
-    assert heavy_imports("import io\nfrom kubectl_jetstream.completion import print_completion\n"
-                         "print_completion(['init', ''], out=io.StringIO())") == []
+    assert heavy_imports("import contextlib, io\nfrom kubectl_jetstream.cli import kubectl_complete\n"
+                         "with contextlib.redirect_stdout(io.StringIO()):\n    kubectl_complete(['init', ''])") == []
 
 
 def test_console_script_and_cli_entry_agree():

@@ -1,5 +1,4 @@
 """The README documents every command and every flag (a test in the style of sqlite-utils')."""
-import argparse
 import re
 import subprocess
 import sys
@@ -8,22 +7,14 @@ import pytest
 
 from runner import REPO, heavy_imports
 from kubectl_jetstream import cli
+from kubectl_jetstream.parsers import options, subcommands
 
 README = (REPO / "README.md").read_text()
 
 
 def option_strings(parser):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            continue
+    for action in options(parser):
         yield from (s for s in action.option_strings if s.startswith("--") or len(s) == 2)
-
-
-def subparsers(parser):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices
-    return {}
 
 
 PARSER = cli.build_parser(prog="kubectl jetstream")
@@ -36,7 +27,7 @@ def test_every_command_is_documented(command):
 
 @pytest.mark.parametrize("command", sorted(cli.COMMANDS))
 def test_every_flag_is_documented(command):
-    sub = subparsers(PARSER)[command]
+    sub = subcommands(PARSER)[command]
     missing = [flag for flag in option_strings(sub) if f"`{flag}" not in README and f" {flag}" not in README
                and f", {flag}" not in README]
     assert not missing, f"{command}: flags missing from README.md: {missing}"

@@ -11,11 +11,17 @@ in-cluster service account, so it finds NATS as the plugin does (Service discove
 --timeout, --js-domain and the --*-secret flags are passed on; --kubeconfig/--context are not: they are this machine's).
 Destructive verbs get --yes: there is no terminal in a Job, and writing the Job is the confirmation.
 """
+import argparse
+import contextlib
+import importlib
+import io
 import os
 import re
 
 from .. import __version__
 from ..errors import UsageError
+from ..flags import add_common_arguments, common_dests
+from ..parsers import APPEND, COUNT, SWITCH, kind, options
 
 IMAGE = f"ghcr.io/swe-ai-fleet/kubectl-jetstream:v{__version__}"
 MOUNT = "/etc/jetstream/streams.d"
@@ -56,8 +62,6 @@ def add_job_options(parser):
 
 
 def add_arguments(parser):
-    import argparse
-
     parser.add_argument("verb", nargs="?", default="init", choices=VERBS, metavar="VERB",
                         help=f"the command the Job runs: {', '.join(VERBS)} (default init)")
     parser.add_argument("verb_args", nargs=argparse.REMAINDER, metavar="ARGS",
@@ -73,11 +77,9 @@ def run(ctx, args):
     return 0
 
 
-def _parse_quietly(parser, argv, known=False):
-    """argparse without its usage text: a SystemExit becomes a one-line UsageError."""
-    import contextlib
-    import io
-
+def _parse_quietly(parser, argv, known=False, verb=None):
+    """argparse without its usage text: a SystemExit becomes a one-line UsageError (quoting `verb` before
+    `argv` when the parser is a verb's)."""
     stderr = io.StringIO()
     try:
         with contextlib.redirect_stderr(stderr):
@@ -85,7 +87,7 @@ def _parse_quietly(parser, argv, known=False):
     except SystemExit:
         lines = stderr.getvalue().strip().splitlines()
         message = lines[-1].split(": error: ", 1)[-1] if lines else "usage error"
-        shown, hidden = _redacted(argv)
+        shown, hidden = _redacted([verb, *argv] if verb else argv)
         for value in hidden:  # argparse quotes words back (`ambiguous option: --tok=VALUE`)
             message = message.replace(value, "***")
         raise UsageError(f"job: `{' '.join(shown)}`: {message}") from None
@@ -120,18 +122,22 @@ def _redacted(argv):
     return shown, [h for h in hidden if h]
 
 
+def verb_parser(verb, prog="kubectl jetstream"):
+    """The parser of `prog VERB` alone: the verb's own flags and the shared ones (only its module imported)."""
+    parser = argparse.ArgumentParser(prog=f"{prog} {verb}")
+    importlib.import_module(f".{verb}", __package__).add_arguments(parser)
+    add_common_arguments(parser, suppress=False)
+    return parser
+
+
 def parse_verb(args):
-    """(job options, the verb's own parsed arguments) from what follows VERB on the command line."""
-    import argparse
-
-    from ..cli import build_parser
-
+    """(job options, the verb's own parsed arguments, the verb's parser) from what follows VERB."""
     options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     add_job_options(options)
     options.set_defaults(**{dest: getattr(args, dest) for dest in JOB_OPTIONS})
     opts, rest = _parse_quietly(options, list(args.verb_args), known=True)
-    parser = build_parser(prog="kubectl jetstream")
-    verb_args = _parse_quietly(parser, [args.verb, *rest])
+    parser = verb_parser(args.verb)
+    verb_args = _parse_quietly(parser, rest, verb=args.verb)
     # Shared flags may come before `job`, between `job` and VERB, or after VERB: the latest wins.
     for dest in common_dests():
         value = getattr(verb_args, dest, None)
@@ -139,41 +145,26 @@ def parse_verb(args):
             setattr(verb_args, dest, getattr(args, dest, None))
         elif dest == "filename" and getattr(args, "filename", None):
             setattr(verb_args, dest, list(args.filename) + list(value))
-    return opts, verb_args
+    return opts, verb_args, parser
 
 
-def common_dests():
-    import argparse
-
-    from ..cli import add_common_arguments
-
-    probe = argparse.ArgumentParser(add_help=False)
-    add_common_arguments(probe, suppress=False)
-    return [a.dest for a in probe._actions]
-
-
-def verb_flags(verb, verb_args):
+def verb_flags(parser, verb_args):
     """The verb's own flags (not the shared ones) as command-line words, from their parsed values."""
-    import argparse
-
-    from ..cli import build_parser
-
-    parser = build_parser(prog="kubectl jetstream")
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
     shared = set(common_dests()) | {"help"}
     words = []
-    for action in sub._actions:
-        if not action.option_strings or action.dest in shared:
+    for action in options(parser):
+        if action.dest in shared:
             continue
         value = getattr(verb_args, action.dest, action.default)
         if value == action.default or value is None:
             continue
         flag = max(action.option_strings, key=len) if action.dest != "yes" else "--yes"
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction)):
+        how = kind(action)
+        if how == SWITCH:
             words.append(flag)
-        elif isinstance(action, argparse._CountAction):
+        elif how == COUNT:
             words += [flag] * int(value)
-        elif isinstance(action, argparse._AppendAction):
+        elif how == APPEND:
             for item in value:
                 words += [flag, str(item)]
         else:
@@ -186,7 +177,7 @@ def job_documents(ctx, args):
     from ..units import UnitError, parse_duration
     from .common import select_specs, stream_names
 
-    opts, verb_args = parse_verb(args)
+    opts, verb_args, parser = parse_verb(args)
     verb = args.verb
     names = list(getattr(verb_args, "streams", None) or [])
     if verb in DESTRUCTIVE and not names and not verb_args.all:
@@ -219,12 +210,10 @@ def job_documents(ctx, args):
     command += forwarded_flags(ctx, verb_args)
     if verb_args.verbose:
         command.append("-" + "v" * verb_args.verbose)
-    command += verb_flags(verb, verb_args)
+    command += verb_flags(parser, verb_args)
     if verb in DESTRUCTIVE and not (verb_args.yes or verb_args.dry_run):
         command.append("--yes")
-    from ..cli import build_parser
-
-    _parse_quietly(build_parser(prog="kubectl-jetstream"), command)  # the pod must be able to parse it
+    _parse_quietly(verb_parser(verb, "kubectl-jetstream"), command[1:], verb=verb)  # the pod must parse it
 
     labels = {"app.kubernetes.io/name": "kubectl-jetstream", "app.kubernetes.io/instance": name,
               "app.kubernetes.io/component": verb, "app.kubernetes.io/version": __version__,

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..output import table_text
 from ..plan import name_order
 from ..units import human_bytes
-from .ls import table_rows
+from .streamtable import table_rows
 
 RATE_HEADERS = ["msgs/s", "bytes/s"]
 CLEAR = "\x1b[H\x1b[2J"  # cursor home, erase the screen

@@ -159,7 +159,7 @@ if sys.path and os.path.abspath(sys.path[0]) == archive:
         sys.dont_write_bytecode = False  # the cache is there to hold bytecode, even with PYTHONDONTWRITEBYTECODE
 
 if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
-    from kubectl_jetstream.completion import kubectl_complete
+    from kubectl_jetstream.cli import kubectl_complete
 
     sys.exit(kubectl_complete())
 
