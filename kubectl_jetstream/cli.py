@@ -13,6 +13,7 @@ import sys
 
 from . import __version__
 from .errors import ExitStatus, ToolError, exit_status_of
+from .context import PluginContext
 from .flags import add_common_arguments
 
 COMMANDS = {
@@ -113,15 +114,13 @@ def _main(argv, program=False):
     # Die quietly when piped into `head`.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    from .context import PluginContext
-
     ctx = PluginContext(args)
     ctx.parser = parser  # what `completion __complete` reads (commands cannot import cli: it imports them)
     ctx.may_fork = program  # the Kubernetes side in a child process (kube/child.py); not inside a caller's process
     if ctx.verbosity < 2:
         # asyncio logs transport chatter on stderr (e.g. "returning true from eof_received() has no effect
         # when using ssl" after every TLS connection); it is noise unless debugging.
-        import logging
+        import logging  # not for --help: 5 ms
 
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:

@@ -445,7 +445,7 @@ def test_wheel_gives_both_console_scripts_and_kubectl_finds_them(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         entry_points = zf.read(f"kubectl_jetstream-{VERSION}.dist-info/entry_points.txt").decode()
     assert "kubectl-jetstream = kubectl_jetstream.cli:main" in entry_points
-    assert "kubectl_complete-jetstream = kubectl_jetstream.completion:kubectl_complete" in entry_points
+    assert "kubectl_complete-jetstream = kubectl_jetstream.cli:kubectl_complete" in entry_points
     venv = tmp_path / "venv"
     bin_dir = bare_python(venv)
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",

@@ -308,3 +308,21 @@ def test_the_configmap_carries_buckets_and_consumer_only_files(streams):
     configmap = parts(docs)[0]
     assert set(configmap["data"]) == {"orders.yaml", "audit.yaml", "buckets.yaml", "shipper.yaml"}
     assert configmap["data"]["shipper.yaml"] == (streams / "shipper.yaml").read_text()
+
+
+def test_job_imports_only_its_verbs_command_module(streams):
+    """`job purge` reads purge's flags from purge's parser alone: no other command's module is imported."""
+    import subprocess
+    import sys
+
+    from runner import clean_env
+
+    code = ("import contextlib, io, sys\nfrom kubectl_jetstream import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert cli.main(['job', 'purge', 'ORDERS', '--keep', '5', '-f', {str(streams)!r}]) == 0\n"
+            "print(sorted(m for m in sys.modules if m.startswith('kubectl_jetstream.commands.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=clean_env(),
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    loaded = {m.rsplit(".", 1)[-1] for m in eval(proc.stdout.strip().splitlines()[-1])}
+    assert {"job", "purge"} <= loaded and not loaded & {"init", "diff", "ls", "recreate", "check", "view", "export"}

@@ -3,6 +3,7 @@
 Exit 0 when every check passes, 1 when one fails (like `diff`: found something), 3 when NATS cannot be reached.
 """
 from ..errors import JS_ERR_CLUSTER_NOT_AVAILABLE, ExitStatus, JetStreamAPIError, JetStreamNotEnabled
+from ..health import Check, assess, consumer_checks, stream_checks, usage_checks
 from ..output import dump, table
 from .common import add_threshold_arguments, thresholds
 
@@ -32,8 +33,6 @@ async def _check(ctx, args, limits):
 
 
 async def gather_checks(js, limits):
-    from ..health import Check, assess, consumer_checks, stream_checks, usage_checks
-
     cluster = js.server_info.get("cluster")
     version = f"nats-server {js.server_version}" if js.server_version else "nats-server"
     try:

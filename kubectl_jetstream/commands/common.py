@@ -1,4 +1,6 @@
-"""Helpers shared by the subcommands: stream name arguments, streams.d selection, health thresholds."""
+"""Helpers shared by the subcommands: stream name arguments, streams.d selection, health thresholds.
+
+Every command's --help imports this module: kinds, health and connect are imported where they are used."""
 from ..errors import UsageError
 
 

@@ -1,5 +1,6 @@
 """consumers: every consumer of the given (or all) streams with its backlog and health, worst first."""
 from ..errors import JS_ERR_STREAM_NOT_FOUND, JetStreamAPIError
+from ..health import assess, consumer_ages, is_push, worst_first
 from ..output import dump, table
 from ..units import format_duration, human_age, human_count
 from .common import add_stream_names, add_threshold_arguments, stream_names, thresholds
@@ -23,8 +24,6 @@ def run(ctx, args):
 
 
 async def _consumers(ctx, args, names, limits):
-    from ..health import assess, worst_first
-
     wanted = set(names) if names else None
     async with ctx.jetstream() as js:
         server = await js.snapshot(names=wanted)
@@ -64,8 +63,6 @@ def record(stream, info, state, reason):
 
 
 def row(stream, info, state, reason, wide=False):
-    from ..health import consumer_ages, is_push
-
     config = info.get("config") or {}
     delivered_age, ack_age = consumer_ages(info)
     cells = [stream, info["name"], human_count(info.get("num_pending")), human_count(info.get("num_ack_pending")),

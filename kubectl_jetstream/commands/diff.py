@@ -7,6 +7,7 @@ unmanaged, which is not a difference.
 from ..errors import ExitStatus
 from ..output import add_output_argument, dump
 from .common import add_stream_names, select_specs, stream_names
+from .report import action_record
 
 
 def add_arguments(parser):
@@ -20,7 +21,7 @@ def run(ctx, args):
 
 
 async def _diff(ctx, args, specs):
-    from ..plan import name_order, plan, unmanaged, unmanaged_consumers
+    from ..plan import name_order, plan, unmanaged, unmanaged_consumers  # heavy, not for --help
 
     async with ctx.jetstream() as js:
         server = await js.snapshot()
@@ -30,8 +31,6 @@ async def _diff(ctx, args, specs):
                  for name in unmanaged_consumers(s, server.get(s.name))]
     paths = {s.name: s.path for s in specs}
     if args.output:
-        from .report import action_record
-
         dump(ctx, {"differences": [action_record(a) for a in actions], "unmanaged": others,
                    "unmanaged_consumers": consumers}, args.output)
     else:

@@ -1,8 +1,10 @@
 """info: one stream's configuration, state, cluster placement and consumers."""
+from ..health import assess, worst_first
 from ..kinds import BACKUP_OF, backup_label
 from ..output import add_output_argument, dump, to_yaml
 from ..units import human_bytes, human_count
 from .common import stream_names
+from .consumers import show
 
 
 def add_arguments(parser):
@@ -24,7 +26,7 @@ async def _info(ctx, args, name):
     if args.output:
         dump(ctx, info, args.output)
         return 0
-    from ..resources import document_for
+    from ..resources import document_for  # the spec loaders behind it: heavy, not for --help
 
     config = info["config"]
     state = info.get("state") or {}
@@ -59,9 +61,6 @@ async def _info(ctx, args, name):
     ctx.echo(f"  active subjects: {state.get('num_subjects', 0)}")
     ctx.echo(f"  consumers: {state.get('consumer_count', 0)}")
     if consumers:
-        from ..health import assess, worst_first
-        from .consumers import show
-
         ctx.echo("")
         show(ctx, worst_first(assess(name, consumers)), None, with_stream=False)
     return 0

@@ -1,7 +1,10 @@
 """init: create or update streams and consumers so the server matches streams.d (never deletes without --prune)."""
-from ..confirm import add_guard_arguments
+from ..confirm import add_guard_arguments, confirm, describe_streams
+from ..errors import UsageError
 from ..output import add_output_argument
 from .common import add_stream_names, select_specs, stream_names
+from .report import print_plan, plan_exit_status
+from .wait import wait_until_ready
 
 
 def add_arguments(parser):
@@ -18,19 +21,14 @@ def add_arguments(parser):
 def run(ctx, args):
     specs = select_specs(ctx.load_specs(), stream_names(args))
     if args.prune and stream_names(args):
-        from ..errors import UsageError
-
         raise UsageError("--prune works on the whole streams.d; do not name streams with it")
     return ctx.run(_init(ctx, args, specs), kube_early=not args.wait)
 
 
 async def _init(ctx, args, specs):
-    from ..plan import deletion_loss, message_loss, plan
-    from .report import print_plan, plan_exit_status
+    from ..plan import deletion_loss, message_loss, plan  # plan, apply and asyncio: heavy, not for --help
 
     if args.wait:
-        from .wait import wait_until_ready
-
         await wait_until_ready(ctx, args.wait)
     async with ctx.jetstream() as js:
         server = await js.snapshot()
@@ -71,8 +69,6 @@ async def _count_subjects(js, deletes, server):
 def _confirm_destruction(ctx, deletes, lossy, server):
     """--prune deletions and changes that remove messages (tighter limits, consumers of interest streams):
     shown, then confirmed like purge or delete."""
-    from ..confirm import confirm, describe_streams
-
     streams = [a.stream for a in deletes if a.consumer is None]
     consumers = [f"{a.stream}/{a.consumer}" for a in deletes if a.consumer]
     parts = []

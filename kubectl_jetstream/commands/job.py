@@ -15,13 +15,17 @@ import argparse
 import contextlib
 import importlib
 import io
+import json
 import os
 import re
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import UsageError
+from ..output import to_yaml
 from ..flags import add_common_arguments, common_dests
 from ..parsers import APPEND, COUNT, SWITCH, kind, options
+from .common import select_specs, stream_names
 
 IMAGE = f"ghcr.io/swe-ai-fleet/kubectl-jetstream:v{__version__}"
 MOUNT = "/etc/jetstream/streams.d"
@@ -70,8 +74,6 @@ def add_arguments(parser):
 
 
 def run(ctx, args):
-    from ..output import to_yaml
-
     documents = job_documents(ctx, args)
     ctx.echo("---\n" + "---\n".join(to_yaml(d) for d in documents).rstrip("\n"))
     return 0
@@ -174,8 +176,7 @@ def verb_flags(parser, verb_args):
 
 def job_documents(ctx, args):
     """[ConfigMap, Job] as dicts; raises UsageError for anything that cannot work inside the cluster."""
-    from ..units import UnitError, parse_duration
-    from .common import select_specs, stream_names
+    from ..units import UnitError, parse_duration  # units, connect, spec and yaml: not for `job --help`
 
     opts, verb_args, parser = parse_verb(args)
     verb = args.verb
@@ -289,8 +290,6 @@ def _without_nack_secrets(path, text, warn):
 
     if NACK_GROUP not in text:
         return text
-    import json
-
     import yaml
 
     is_json = path.lower().endswith(".json")
@@ -340,7 +339,5 @@ def forwarded_flags(ctx, args):
 
 
 def _is_local(url):
-    from urllib.parse import urlsplit
-
     host = (urlsplit(url if "://" in url else "nats://" + url).hostname or "").lower()
     return host in ("localhost", "::1") or host.startswith("127.")

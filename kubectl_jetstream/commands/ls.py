@@ -20,7 +20,7 @@ def run(ctx, args):
         if args.output == "name":  # names only: no streams.d, no stream infos (the server's names API)
             return ctx.run(_names(ctx))
         return ctx.run(_ls(ctx, args, ctx.load_specs(required=False)))
-    from .watch import watch, watch_interval
+    from .watch import watch, watch_interval  # watch imports connect and plan: heavy, not for `ls -o name`
 
     interval = watch_interval(args)
     try:
@@ -39,7 +39,7 @@ async def _names(ctx):
 
 
 async def _ls(ctx, args, specs):
-    from ..plan import name_order
+    from ..plan import name_order  # heavy: not for --help or -o name
 
     table_output = args.output in (None, "wide")
     async with ctx.jetstream() as js:

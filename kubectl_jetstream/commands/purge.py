@@ -17,7 +17,7 @@ def add_arguments(parser):
 def check_arguments(args):
     """Before the server is contacted. The server reads `seq: 0` as "not set" and purges everything, and
     answers a negative number with a Go unmarshal error: both are refused here."""
-    from ..spec.names import subject_problem
+    from ..spec.names import subject_problem  # spec.names (here and below) imports schema: not for --help
 
     if args.seq is not None and not 1 <= args.seq <= _UINT64_MAX:
         raise UsageError(f"--seq {args.seq}: must be a sequence of 1 or more (messages below it are purged; "

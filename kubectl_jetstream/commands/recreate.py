@@ -20,7 +20,7 @@ def add_arguments(parser):
 
 
 def run(ctx, args):
-    from ..apply import create_from_spec, prove_accepted
+    from ..apply import create_from_spec, prove_accepted  # apply, migrate and keep: heavy, not for --help
     from ..migrate import durables
 
     if args.abort and not args.keep_messages:

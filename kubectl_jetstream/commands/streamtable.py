@@ -13,7 +13,7 @@ def missing_names(infos, defined):
 def table_rows(infos, specs, wide=False, extra_headers=(), extra=None, server_name=None):
     """(headers, rows) of the table, in name order; `extra(info)` gives the cells of `extra_headers` (ls
     --watch: rates); `server_name` is the server answering (the leader of a standalone server's streams)."""
-    from ..plan import name_order
+    from ..plan import name_order  # heavy: `ls --help` imports this module
 
     defined = {s.name: s for s in specs or []}
     backups = {i["config"]["name"]: backup_label(i["config"]) for i in infos}

@@ -9,6 +9,7 @@ import os
 import platform
 
 from .. import __version__
+from ..errors import ToolError
 from ..output import add_output_argument, dump
 
 
@@ -31,8 +32,6 @@ def run(ctx, args):
     info = {"plugin": {"version": f"v{__version__}", "python": platform.python_version()}}
     failure = None
     if not args.client and (args.nats_url or kubernetes_configured(args)):
-        from ..errors import ToolError
-
         try:
             info["server"] = ctx.run(_server_info(ctx))
         except ToolError as exc:

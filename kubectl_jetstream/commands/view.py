@@ -35,7 +35,7 @@ def add_arguments(parser):
 
 def options(args):
     """Validated flags: (stream, count, start seq, since datetime, subject, max bytes); exit 2 on bad input."""
-    from ..spec.names import name_problem, subject_problem
+    from ..spec.names import name_problem, subject_problem  # imports schema: not for --help
 
     stream = stream_names(args)[0]
     problem = name_problem(stream)
