@@ -111,8 +111,8 @@ def _main(argv, program=False):
     if not args.command:
         parser.print_help(sys.stderr)
         return int(ExitStatus.USAGE)
-    # Die quietly when piped into `head`.
-    if hasattr(signal, "SIGPIPE"):
+    # Die quietly when piped into `head` (a program only: not the process of a caller, such as a test run).
+    if program and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ctx = PluginContext(args)
     ctx.parser = parser  # what `completion __complete` reads (commands cannot import cli: it imports them)

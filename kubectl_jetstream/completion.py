@@ -50,7 +50,7 @@ class Completion:
         return out
 
 
-# -- the parser ---------------------------------------------------------------------------------------------
+# -- the parser -----------------------------------------------------------------------------------------
 def _options(parser):
     """{option string: action} of a parser."""
     return {opt: action for action in options(parser) for opt in action.option_strings}

@@ -34,8 +34,3 @@ def test_program_exit_runs_handlers_flushes_and_skips_teardown():
     assert proc.returncode == 4, proc.stderr
     assert proc.stdout.splitlines() == ["output, not flushed yet", "thread done", "first handler", "second handler"]
 
-
-def test_in_process_main_is_an_ordinary_function():
-    from kubectl_jetstream import cli
-
-    assert cli.main(["version", "--client"]) == 0
