@@ -1,4 +1,7 @@
-"""Printers: kubectl-style tables (upper-case headers, no borders) and json | yaml documents."""
+"""Printers: kubectl-style tables (upper-case headers, no borders) and json | yaml documents.
+
+tabulate and yaml are imported when a table or a YAML document is printed: every command's --help imports this
+module and needs neither."""
 import json
 
 
