@@ -163,11 +163,7 @@ def kv_settings(config):
     _put(settings, "history", config.get("max_msgs_per_subject"), default=1)
     _put(settings, "ttl", config.get("max_age"))
     _put(settings, "max_value_size", config.get("max_msg_size"), default=-1)
-    _put(settings, "max_bytes", config.get("max_bytes"), default=-1)
-    _put(settings, "storage", config.get("storage"), default="file")
-    _put(settings, "replicas", config.get("num_replicas"), default=1)
-    _put(settings, "compression", config.get("compression") == "s2")
-    _put(settings, "placement", config.get("placement"))
+    _put_storage(settings, config)
     _put(settings, "republish", config.get("republish"))
     mirror = config.get("mirror")
     if mirror and isinstance(mirror.get("name"), str):
@@ -185,13 +181,18 @@ def object_store_settings(config):
     settings = {"kind": "ObjectStore", "bucket": kinds.OBJECTS.bucket(config["name"])}
     _put(settings, "description", config.get("description"))
     _put(settings, "ttl", config.get("max_age"))
+    _put_storage(settings, config)
+    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
+    return settings
+
+
+def _put_storage(settings, config):
+    """The settings both kinds read from the same stream keys, in nats.go's order."""
     _put(settings, "max_bytes", config.get("max_bytes"), default=-1)
     _put(settings, "storage", config.get("storage"), default="file")
     _put(settings, "replicas", config.get("num_replicas"), default=1)
     _put(settings, "compression", config.get("compression") == "s2")
     _put(settings, "placement", config.get("placement"))
-    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
-    return settings
 
 
 def _put(settings, key, value, default=None):

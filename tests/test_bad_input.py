@@ -270,6 +270,12 @@ def test_bad_time(tmp_path):
     assert error.key == "consumers[0].opt_start_time" and "RFC 3339" in error.message
 
 
+def test_a_time_that_cannot_be_is_refused_before_the_server_sees_it(tmp_path):
+    error = stream_problem(tmp_path, GOOD + "consumers:\n  - durable_name: C\n    deliver_policy: by_start_time\n"
+                                            "    opt_start_time: '2024-02-30T12:00:00Z'\n")
+    assert error.key == "consumers[0].opt_start_time" and "RFC 3339" in error.message
+
+
 # --- enums and ranges -----------------------------------------------------------------------------------
 
 def test_retention_not_an_allowed_value(tmp_path):

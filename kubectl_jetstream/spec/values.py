@@ -168,6 +168,8 @@ def _object(value, spec, path, problems):
     return check_object(value, spec.fields, path, problems, path.rsplit(".", 1)[-1].split("[")[0])
 
 
+# The shape nats-server's JSON decoder (Go's time.Time, strict RFC 3339) reads: 'T', and 'Z' or +hh:mm. Whether
+# it is a real time is units.parse_time's to say.
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -176,7 +178,7 @@ def _time(value, spec, path, problems):
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
         return value.isoformat().replace("+00:00", "Z")
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str) or not _RFC3339.match(value) or units.parse_time(value) is None:
         raise _Invalid(f"expected an RFC 3339 time such as 2024-05-01T12:00:00Z, got {shown(value)}")
     return value
 
