@@ -26,6 +26,7 @@ import time
 from .errors import JetStreamAPIError, ToolError
 from .kinds import BACKUP_OF, STEP
 from .plan import Action, Change, message_loss
+from .subjects import consumer_filters
 from .units import human_bytes
 
 ORIGINAL = "kubectl-jetstream.io/original"  # JSON: the stream's config, created time, consumers and floors
@@ -89,6 +90,16 @@ def removed_by_target(config, state, positions):
             if start and acked > 0:
                 reasons.append(f"workqueue: the up to {acked:,} messages {name} has acknowledged are removed")
     return "; ".join(r for r in reasons if r)
+
+
+def ack_floor(consumer_info):
+    """The stream sequence below which a consumer has acknowledged everything."""
+    return consumer_info.get("ack_floor", {}).get("stream_seq", 0)
+
+
+def recorded_consumers(record):
+    """[{"name", "floor"}] of the consumers recorded in the backup (floors from when the stream was sealed)."""
+    return [{"name": c["name"], "floor": c.get("floor", 0)} for c in record["consumers"]]
 
 
 def durables(consumer_infos):
@@ -209,7 +220,7 @@ class Migration:
         self.mark("verified")
         consumers = await self.js.list_consumers(self.name)
         record = json.loads(meta[ORIGINAL])
-        floors = {c["name"]: c.get("ack_floor", {}).get("stream_seq", 0) for c in consumers}
+        floors = {c["name"]: ack_floor(c) for c in consumers}
         for c in record["consumers"]:
             c["floor"] = floors.get(c["name"], 0)
         # The backup stops mirroring (the new stream will mirror it: a cycle otherwise) and is protected; with
@@ -295,8 +306,7 @@ class Migration:
 
     async def purge_acked(self, consumers, name, start):
         config = next(c for c in consumers if c["durable_name"] == name)
-        filters = config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [None])
-        for subject in filters:
+        for subject in consumer_filters(config) or [None]:  # None: the whole stream
             await self.js.purge_stream(self.name, subject=subject, seq=start)
 
 

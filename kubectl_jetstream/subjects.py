@@ -1,4 +1,4 @@
-"""NATS subject matching shared by loading (overlapping streams), planning and purge. Pure."""
+"""NATS subjects: matching (shared by loading, planning and purge) and what a consumer filters on. Pure."""
 
 
 def subjects_overlap(a, b):
@@ -10,3 +10,8 @@ def subjects_overlap(a, b):
         if x != y and x != "*" and y != "*":
             return False
     return len(ta) == len(tb)
+
+
+def consumer_filters(config):
+    """The subjects a consumer config filters on (filter_subjects, else filter_subject); [] for all."""
+    return config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [])

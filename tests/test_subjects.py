@@ -1,7 +1,7 @@
-"""subjects.py: NATS subject matching (wildcards `*` and `>`) as the server reads it."""
+"""subjects.py: NATS subject matching (wildcards `*` and `>`) as the server reads it; consumer filters."""
 import pytest
 
-from kubectl_jetstream.subjects import subjects_overlap
+from kubectl_jetstream.subjects import consumer_filters, subjects_overlap
 
 
 @pytest.mark.parametrize("a, b, overlap", [
@@ -28,3 +28,9 @@ from kubectl_jetstream.subjects import subjects_overlap
 def test_subjects_overlap(a, b, overlap):
     assert subjects_overlap(a, b) is overlap
     assert subjects_overlap(b, a) is overlap
+
+
+def test_consumer_filters():
+    assert consumer_filters({"filter_subjects": ["a.*", "b"], "filter_subject": ""}) == ["a.*", "b"]
+    assert consumer_filters({"filter_subject": "a.>"}) == ["a.>"]
+    assert consumer_filters({"durable_name": "all"}) == []

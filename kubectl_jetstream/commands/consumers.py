@@ -2,6 +2,7 @@
 from ..errors import JS_ERR_STREAM_NOT_FOUND, JetStreamAPIError
 from ..health import assess, consumer_ages, is_push, worst_first
 from ..output import dump, table
+from ..subjects import consumer_filters
 from ..units import format_duration, human_age, human_count
 from .common import add_stream_names, add_threshold_arguments, stream_names, thresholds
 
@@ -70,7 +71,7 @@ def row(stream, info, state, reason, wide=False):
              "-" if is_push(info) else human_count(info.get("num_waiting")),
              human_age(delivered_age), human_age(ack_age), state]
     if wide:
-        filters = config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [])
+        filters = consumer_filters(config)
         cells += ["durable" if config.get("durable_name") else "ephemeral", "push" if is_push(info) else "pull",
                   config.get("ack_policy", ""),
                   format_duration(config["ack_wait"]) if config.get("ack_wait") else "-",

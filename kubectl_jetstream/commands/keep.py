@@ -10,8 +10,8 @@ from ..apply import create_from_spec, prove_accepted
 from ..confirm import confirm, describe_streams
 from ..errors import ExitStatus, JetStreamAPIError, UsageError
 from ..kinds import BACKUP_OF, STEP
-from ..migrate import (ORIGINAL, Migration, MigrationError, backup_name, consumer_positions, durables,
-                       removed_by_target)
+from ..migrate import (ORIGINAL, Migration, MigrationError, ack_floor, backup_name, consumer_positions, durables,
+                       recorded_consumers, removed_by_target)
 from ..spec.load import StreamSpec
 from ..units import human_bytes
 from .common import select_specs
@@ -131,10 +131,10 @@ async def prepare(ctx, js, args, name, spec, version):
         if p.orig["config"].get("mirror"):
             raise UsageError(f"{name} is a mirror on the server; --keep-messages does not migrate mirrors")
         infos = durables(await js.list_consumers(name))
-        p.old_consumers = [{"name": c["name"], "floor": c.get("ack_floor", {}).get("stream_seq", 0)} for c in infos]
+        p.old_consumers = [{"name": c["name"], "floor": ack_floor(c)} for c in infos]
         await preflight(ctx, js, p)
     else:
-        p.old_consumers = [{"name": c["name"], "floor": c.get("floor", 0)} for c in record["consumers"]]
+        p.old_consumers = recorded_consumers(record)
     p.version = version
     p.positions = positions(p.old_consumers, p.consumers, version)
     p.loss = removed_by_target(p.target, (p.data or {}).get("state") or {}, p.positions)
@@ -222,7 +222,7 @@ async def carry_out(ctx, js, p, outcome):
         p.phase = "deleted"
     # the ack floors recorded when the stream was sealed and verified are the ones that count
     record = json.loads(p.backup["config"]["metadata"][ORIGINAL])
-    p.old_consumers = [{"name": c["name"], "floor": c.get("floor", 0)} for c in record["consumers"]]
+    p.old_consumers = recorded_consumers(record)
     p.positions = positions(p.old_consumers, p.consumers, p.version)
     if p.phase == "restoring" and abort:  # a partial copy under the new configuration: the backup has it all
         await js.delete_stream(p.name)

@@ -1,6 +1,6 @@
 """Which planned changes remove messages the server holds now, and how many. Pure."""
 from .. import units
-from ..subjects import subjects_overlap
+from ..subjects import consumer_filters, subjects_overlap
 from .compare import format_value
 
 
@@ -58,8 +58,7 @@ def consumer_deletion_loss(current, deleted, subject_counts=None):
         return messages, messages
 
     def filters(info):
-        cfg = info.get("config") or {}
-        return cfg.get("filter_subjects") or ([cfg["filter_subject"]] if cfg.get("filter_subject") else [">"])
+        return consumer_filters(info.get("config") or {}) or [">"]
 
     def matching(info):
         return sum(n for subject, n in subject_counts.items()
