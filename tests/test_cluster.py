@@ -195,20 +195,13 @@ def test_pod_deleted_in_the_middle_of_init_is_survived(nodes, kube, tmp_path):
         kube.delete_pod("swe", in_use[0])
         out, err = proc.communicate(timeout=90)
     forwarded = [r.name for r in kube.calls("create", "pods/portforward")]
-    # Either it reconnected through another ready pod and finished, or it stopped with exit 3 and listed
-    # what it had applied; in both cases a re-run converges.
-    assert proc.returncode in (0, 3), err
+    # It reconnected through another ready pod and finished (README: failure modes, "The pod in use is deleted").
+    assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "switching to pod" in err, err
     # It came back through the port-forward, to another pod — not straight to a node address the cluster
     # advertised (from outside a real cluster those are unreachable pod IPs).
     assert forwarded[0] == in_use[0] and set(forwarded[1:]) - {in_use[0]}, forwarded
-    if proc.returncode == 0:
-        assert set(probe.streams(nodes.url)) == set(names)
-    else:
-        assert re.search(r"(done|sent) before the failure", err), err
-    again = run_cli("init", "-f", folder, "--timeout", "20s", env=kube.env)
-    assert again.returncode == 0, again
     assert set(probe.streams(nodes.url)) == set(names)
     with probe.ApiRecorder(nodes.url) as recorder:
         third = run_cli("init", "-f", folder, env=kube.env)
