@@ -2,6 +2,7 @@
 import ast
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -137,3 +138,12 @@ def heavy_imports(code, env=None):
                           env=clean_env(env), timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+
+
+def cli_imports(*args, env=None):
+    """(the finished process, the top-level modules imported) of `python -X importtime -m kubectl_jetstream ARGS`:
+    the CLI ends with os._exit, so only the interpreter's own import log sees what a whole command imported."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kubectl_jetstream", *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO, env=clean_env(env), timeout=60)
+    found = (re.match(r"import time:\s+\d+\s+\|\s+\d+\s+\|\s+(\S+)", line) for line in proc.stderr.splitlines())
+    return proc, {match.group(1).split(".")[0] for match in found if match}

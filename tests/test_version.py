@@ -9,25 +9,14 @@ import sys
 import pytest
 import yaml
 
-from runner import HEAVY, REPO, clean_env, heavy_imports, run_cli
+from runner import HEAVY, REPO, clean_env, cli_imports, heavy_imports, run_cli
 from kubectl_jetstream import __version__
-
-def imported_modules(*args, env=None):
-    """Top-level modules `python -X importtime -m kubectl_jetstream ARGS` imported."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kubectl_jetstream", *args],
-                          capture_output=True, text=True, cwd=REPO, env=clean_env(env))
-    modules = set()
-    for line in proc.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+\s+\|\s+\d+\s+\|\s+(\S+)", line)
-        if match:
-            modules.add(match.group(1).split(".")[0])
-    return proc, modules
 
 
 @pytest.mark.parametrize("args", [["version"], ["version", "--client"], ["--help"], ["version", "--help"],
                                   ["--version"], ["job", "--help"], ["completion", "bash"]])
 def test_fast_paths_import_neither_nats_nor_kubernetes(args, tmp_path):
-    proc, modules = imported_modules(*args, env={"HOME": str(tmp_path)})
+    proc, modules = cli_imports(*args, env={"HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "kubectl_jetstream" in modules
     assert not modules & set(HEAVY), modules & set(HEAVY)
