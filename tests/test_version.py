@@ -3,13 +3,11 @@ server version and JetStream API level when a server is reachable."""
 import json
 import platform
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from runner import HEAVY, REPO, clean_env, cli_imports, heavy_imports, run_cli
+from runner import HEAVY, cli_imports, heavy_imports, run_cli
 from kubectl_jetstream import __version__
 
 
