@@ -1,4 +1,4 @@
-"""spec/ / schema.py: loading the three file spellings, normalization, names and subjects, export."""
+"""spec/ / schema.py: loading the three file spellings, normalization, names, export."""
 import json
 import os
 from pathlib import Path
@@ -10,7 +10,7 @@ from kubectl_jetstream import schema
 from kubectl_jetstream.plan import plan
 from kubectl_jetstream.spec.export import document_for
 from kubectl_jetstream.spec.load import StreamSpec, load_specs
-from kubectl_jetstream.spec.names import name_problem, subject_problem
+from kubectl_jetstream.spec.names import name_problem
 
 S = 1_000_000_000
 H = 3600 * S
@@ -377,15 +377,7 @@ def test_shipped_streams():
         assert spec.consumers == []
 
 
-# --- names and subjects ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("subject, ok", [
-    ("a", True), ("a.b.c", True), ("a.*.c", True), ("a.>", True), (">", True), ("*", True), ("$JS.API.>", True),
-    ("", False), ("a..b", False), (".a", False), ("a.", False), ("a.>.b", False), ("a b", False), ("a.\tb", False),
-])
-def test_subject_problem(subject, ok):
-    assert (subject_problem(subject) is None) is ok
-
+# --- names ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, ok", [
     ("ORDERS", True), ("task_derivation", True), ("a-b", True), ("x" * 255, True),

@@ -1,7 +1,7 @@
-"""subjects.py: NATS subject matching (wildcards `*` and `>`) as the server reads it; consumer filters."""
+"""subjects.py: NATS subjects as the server reads them: valid ones, matching (wildcards `*` and `>`), consumer filters."""
 import pytest
 
-from kubectl_jetstream.subjects import consumer_filters, subjects_overlap
+from kubectl_jetstream.subjects import consumer_filters, subject_problem, subjects_overlap
 
 
 @pytest.mark.parametrize("a, b, overlap", [
@@ -34,3 +34,11 @@ def test_consumer_filters():
     assert consumer_filters({"filter_subjects": ["a.*", "b"], "filter_subject": ""}) == ["a.*", "b"]
     assert consumer_filters({"filter_subject": "a.>"}) == ["a.>"]
     assert consumer_filters({"durable_name": "all"}) == []
+
+
+@pytest.mark.parametrize("subject, ok", [
+    ("a", True), ("a.b.c", True), ("a.*.c", True), ("a.>", True), (">", True), ("*", True), ("$JS.API.>", True),
+    ("", False), ("a..b", False), (".a", False), ("a.", False), ("a.>.b", False), ("a b", False), ("a.\tb", False),
+])
+def test_subject_problem(subject, ok):
+    assert (subject_problem(subject) is None) is ok

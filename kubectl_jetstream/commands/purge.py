@@ -1,6 +1,6 @@
 """purge: remove messages from streams, all or by subject, sequence or count kept."""
 from ..errors import UsageError
-from ..subjects import subjects_overlap
+from ..subjects import stream_subjects, subject_problem, subjects_overlap
 from .destructive import add_target_arguments, counts, run_destructive, target_names
 
 _UINT64_MAX = 2 ** 64 - 1  # the server reads seq and keep as uint64
@@ -17,8 +17,6 @@ def add_arguments(parser):
 def check_arguments(args):
     """Before the server is contacted. The server reads `seq: 0` as "not set" and purges everything, and
     answers a negative number with a Go unmarshal error: both are refused here."""
-    from ..spec.names import subject_problem  # spec.names (here and below) imports schema: not for --help
-
     if args.seq is not None and not 1 <= args.seq <= _UINT64_MAX:
         raise UsageError(f"--seq {args.seq}: must be a sequence of 1 or more (messages below it are purged; "
                          "to purge every message leave --seq out)")
@@ -33,8 +31,6 @@ def check_arguments(args):
 def stored_subjects(config):
     """The subjects a stream stores messages under, or None when they cannot be known from its config
     (mirrors and sources bring their origin's subjects)."""
-    from ..spec.names import stream_subjects
-
     if config.get("mirror") or config.get("sources"):
         return None
     subjects = stream_subjects(config)

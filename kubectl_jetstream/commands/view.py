@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..errors import UsageError
 from ..output import dump
+from ..subjects import subject_problem
 from ..units import UnitError, age_seconds, human_age, human_bytes, human_count, parse_duration, parse_size, parse_ts
 from .common import stream_names
 
@@ -35,7 +36,7 @@ def add_arguments(parser):
 
 def options(args):
     """Validated flags: (stream, count, start seq, since datetime, subject, max bytes); exit 2 on bad input."""
-    from ..spec.names import name_problem, subject_problem  # imports schema: not for --help
+    from ..spec.names import name_problem  # imports schema: not for --help
 
     stream = stream_names(args)[0]
     problem = name_problem(stream)

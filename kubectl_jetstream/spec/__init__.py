@@ -14,7 +14,7 @@ Every file is checked before anything is returned; all problems are raised toget
   rules.py     rules between keys and between files: limits, sources, consumers, one stream per subject
   values.py    each value normalized by its schema type: durations, sizes, enums, subjects, objects
   nack.py      NACK resources (Stream, Consumer, and the spec of the others) -> API keys
-  names.py     stream, consumer and domain names and subjects as the server checks them; subject overlap
+  names.py     stream, consumer and JetStream domain names as the server checks them (subjects: subjects.py)
   problems.py  Problems: what one file got wrong, keys as the file spells them, at most 100 shown
   export.py    document_for: a server stream -> its canonical streams.d document
 

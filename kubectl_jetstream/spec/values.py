@@ -8,8 +8,8 @@ from .. import schema, units
 from ..errors import shown
 from ..schema import (BOOL, DURATION, DURATIONS, ENUM, INT, MAP, OBJECT, OBJECTS, SIZE, STRING, STRINGS,
                       TIME)
+from ..subjects import subject_problem
 from .nack import NACK_STREAM_KEYS, snake_case
-from .names import subject_problem
 from .problems import join_key, type_name
 
 # The server stores 0 in these as -1, "unlimited": normalize so plans compare equal.
