@@ -6,23 +6,13 @@ that — TLS, auth, the connection itself — is the same for every path.
 import contextlib
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 from .endpoint import Endpoint
-from .errors import NatsConnectionError, UsageError
-from .units import UnitError, parse_duration
-
+from .errors import UsageError
+from .units import parse_duration_flag
 
 DEFAULT_TIMEOUT = "5s"
-
-
-def timeout_seconds(value, flag="--timeout"):
-    try:
-        ns = parse_duration(value)
-    except UnitError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
-    if ns <= 0:
-        raise UsageError(f"{flag}: must be positive, got {value!r}")
-    return ns / 1e9
 
 
 def redact_url(url):
@@ -53,8 +43,6 @@ def nats_servers(value, flag="--nats-url"):
     """--nats-url (or NATS_URL) -> the server URLs, as natscli reads them: one URL or a comma-separated list,
     a missing scheme meaning nats://. Anything NATS cannot use is one UsageError line that never shows a
     credential."""
-    from urllib.parse import urlsplit
-
     servers = [s.strip() for s in str(value).split(",")]
     if not any(servers):
         raise UsageError(f"{flag}: no server URL given")
@@ -84,18 +72,18 @@ def nats_servers(value, flag="--nats-url"):
 @contextlib.contextmanager
 def endpoint(ctx):
     """Yield the Endpoint for this command; tears down any port-forward on exit."""
-    args = ctx.args
-    if args.nats_url:
-        ctx.log(f"connecting directly to {redact_url(args.nats_url)} (--nats-url)")
-        yield Endpoint(url=args.nats_url, via="direct", detail="--nats-url")
+    url = ctx.nats_options.url
+    if url:
+        ctx.log(f"connecting directly to {redact_url(url)} (--nats-url)")
+        yield Endpoint(url=url, via="direct", detail="--nats-url")
         return
     child, ctx.kube_child = ctx.kube_child, None
     if child is not None:  # started by ctx.run, already at work
         found = child.endpoint()
     else:
-        from .kube.reach import kube_endpoint
+        from .kube.reach import kube_endpoint  # here: only the Kubernetes path imports the kubernetes client
 
-        found = kube_endpoint(ctx)
+        found = kube_endpoint(ctx.kube_options, ctx.log)
     with found as ep:
         ctx.log(f"reaching NATS via {ep.via}: {ep.detail or ep.url}")
         yield ep
@@ -118,51 +106,52 @@ def _creds_file(content):
             os.unlink(path)
 
 
-def _tls_context(args):
-    if not (args.tls_ca or args.tls_cert or args.tls_key):
+def _tls_context(nats):
+    if not (nats.tls_ca or nats.tls_cert or nats.tls_key):
         return None
-    import ssl
+    import ssl  # here: ~10 ms that only TLS flags need (nats-py imports it itself once it connects)
 
     try:
-        tls = ssl.create_default_context(cafile=args.tls_ca) if args.tls_ca else ssl.create_default_context()
-        if args.tls_cert:
-            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = ssl.create_default_context(cafile=nats.tls_ca) if nats.tls_ca else ssl.create_default_context()
+        if nats.tls_cert:
+            tls.load_cert_chain(nats.tls_cert, nats.tls_key)
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(f"TLS files: {exc}") from None
     return tls
 
 
-def check_flags(args):
-    """The connection flags, checked before anything is reached: one UsageError line (exit 2), no secret."""
-    for flag, path in (("--creds", args.creds), ("--nkey", args.nkey), ("--tls-ca", args.tls_ca),
-                       ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+def check_flags(nats, kube):
+    """The connection flags (NatsOptions, KubeOptions), checked before anything is reached: one UsageError line
+    (exit 2), no secret."""
+    for flag, path in (("--creds", nats.creds), ("--nkey", nats.nkey), ("--tls-ca", nats.tls_ca),
+                       ("--tls-cert", nats.tls_cert), ("--tls-key", nats.tls_key)):
         if path and os.path.isdir(path):
             raise UsageError(f"{flag} {path}: is a directory; give the file itself")
         if path and not os.path.isfile(path):
             raise UsageError(f"{flag}: no such file: {path}")
-    if args.nats_url:
-        nats_servers(args.nats_url)
-    if args.password and not (args.nats_user or args.user_secret):
+    if nats.url:
+        nats_servers(nats.url)
+    if nats.password and not (nats.user or kube.user_secret):
         # nats-py would send no user and the server would say "no credentials": name what is missing.
         raise UsageError("--password (or NATS_PASSWORD) needs the NATS user name: add --nats-user NAME "
                          "(--user is kubectl's kubeconfig user, not the NATS user)")
 
 
-def connect_options(args, ep, creds_path):
-    """nats-py connect() keyword arguments; flags win over credentials from Secrets."""
+def connect_options(nats, ep, creds_path):
+    """nats-py connect() keyword arguments from NatsOptions; flags win over credentials from Secrets."""
     options = {}
-    if args.creds or creds_path:
-        options["user_credentials"] = args.creds or creds_path
-    if args.nkey:
-        options["nkeys_seed"] = args.nkey
-    token = args.token or ep.token
+    if nats.creds or creds_path:
+        options["user_credentials"] = nats.creds or creds_path
+    if nats.nkey:
+        options["nkeys_seed"] = nats.nkey
+    token = nats.token or ep.token
     if token:
         options["token"] = token
-    user = args.nats_user or ep.user
+    user = nats.user or ep.user
     if user:
         options["user"] = user
-        options["password"] = args.password or ep.password or ""
-    tls = _tls_context(args)
+        options["password"] = nats.password or ep.password or ""
+    tls = _tls_context(nats)
     if tls is not None:
         options["tls"] = tls
     return options
@@ -171,8 +160,8 @@ def connect_options(args, ep, creds_path):
 def preflight(ctx, timeout=None):
     """What is checked before NATS or Kubernetes is reached (bad input: exit 2, nothing asked of anyone):
     returns the timeout in seconds and the JetStream domain."""
-    timeout = timeout or timeout_seconds(ctx.args.timeout or DEFAULT_TIMEOUT)
-    check_flags(ctx.args)
+    timeout = timeout or parse_duration_flag(ctx.nats_options.timeout or DEFAULT_TIMEOUT, "--timeout")
+    check_flags(ctx.nats_options, ctx.kube_options)
     return timeout, ctx.js_domain()
 
 
@@ -181,12 +170,11 @@ async def open_jetstream(ctx, timeout=None, check=False):
     """Connect to NATS by whichever path applies and yield a `jetstream.JetStream`. With `check`, JetStream's
     account info is asked for first (for `wait`); otherwise the command's first request shows whether
     JetStream answers (same errors), one round trip sooner."""
-    from .jetstream import JetStream
+    from .jetstream import JetStream  # here: nats-py; ctx.run imports this module before the Kubernetes fork
 
-    args = ctx.args
     timeout, domain = preflight(ctx, timeout)
     with endpoint(ctx) as ep, _creds_file(ep.creds) as creds_path:
-        options = connect_options(args, ep, creds_path)
+        options = connect_options(ctx.nats_options, ep, creds_path)
         servers = nats_servers(ep.url) if ep.via == "direct" else [ep.url]
         if domain:
             ctx.log(f"JetStream domain {domain}: API requests go to $JS.{domain}.API")
@@ -206,5 +194,3 @@ def _describe(ep):
         return f"{ep.detail} (port-forward {where})"
     return where
 
-
-__all__ = ["Endpoint", "endpoint", "open_jetstream", "timeout_seconds", "NatsConnectionError"]

@@ -1,7 +1,9 @@
 """The shared plugin context: parsed flags, logging, definitions and the way to NATS, built once per command."""
+import os
 import sys
+from functools import cached_property
 
-from .errors import error_message
+from .errors import UsageError, error_message
 
 
 class PluginContext:
@@ -17,6 +19,24 @@ class PluginContext:
         self.may_fork = False  # set by cli.main when the plugin runs as a program
         self.parser = None  # set by cli.main: the argparse parser the command line was parsed with
         self.kube_child = None  # kube.child.KubeChild started by run(), used by the first connection
+
+    # -- the edges' options, read once from the flags -------------------------------------------
+    @cached_property
+    def kube_options(self):
+        from .options import KubeOptions  # here: dataclasses (with inspect) only when an edge is reached
+
+        a = self.args
+        return KubeOptions(kubeconfig=a.kubeconfig, context=a.context, cluster=a.cluster, user=a.user,
+                           namespace=a.namespace, request_timeout=a.request_timeout, service=a.service, port=a.port,
+                           creds_secret=a.creds_secret, token_secret=a.token_secret, user_secret=a.user_secret)
+
+    @cached_property
+    def nats_options(self):
+        from .options import NatsOptions
+
+        a = self.args
+        return NatsOptions(url=a.nats_url, creds=a.creds, nkey=a.nkey, user=a.nats_user, password=a.password,
+                           token=a.token, tls_ca=a.tls_ca, tls_cert=a.tls_cert, tls_key=a.tls_key, timeout=a.timeout)
 
     # -- messages -------------------------------------------------------------------------------
     def log(self, message, level=1):
@@ -72,8 +92,6 @@ class PluginContext:
     def load_specs(self, required=True):
         """Load and validate streams.d. With required=False a missing default folder gives None
         (ls/diff annotate with it when present)."""
-        import os
-
         paths = self.definition_paths()
         if not required and not self.args.filename and not os.path.exists(paths[0]):
             return None
@@ -89,7 +107,6 @@ class PluginContext:
         given = getattr(self.args, "js_domain", None)
         if not given and not self._specs:
             return None
-        from .errors import UsageError
         from .spec.names import domain_problem
         from .spec.rules import js_domain
 
@@ -108,7 +125,7 @@ class PluginContext:
         """Run the command's coroutine. Through Kubernetes, the Kubernetes side starts first in a child
         process (kube/child.py), so that it overlaps asyncio's and nats-py's imports; `kube_early=False` for
         commands that wait for the Kubernetes side themselves."""
-        if kube_early and self.may_fork and not self.args.nats_url:
+        if kube_early and self.may_fork and not self.nats_options.url:
             from .kube import child as kubechild
             from .connect import preflight
 

@@ -4,7 +4,7 @@ import struct
 from datetime import datetime, timezone
 from fractions import Fraction
 
-from .errors import shown
+from .errors import UsageError, shown
 
 _HOUR = 3600 * 1_000_000_000
 # Go's time.ParseDuration units, then the ones natscli adds (its duration flags go through fisk.ParseDuration):
@@ -82,6 +82,28 @@ def _check_fraction_as_natscli(value, amount, unit):
     if hours.denominator != 1 or int(as_float32 * _NATSCLI_HOURS[unit]) != hours:
         raise UnitError(f"invalid duration {shown(value)}: natscli cuts {amount}{unit} to whole hours; "
                         f"write it exactly, e.g. {format_duration(int(hours * _HOUR))}")
+
+
+def parse_duration_flag(value, flag, zero=False, plain_seconds=False):
+    """A duration flag's value -> seconds (float); anything else is a UsageError naming the flag. The files'
+    forms (90s, 1h30m, 500ms, 7d; a plain integer is nanoseconds, as natscli reads it), or with `plain_seconds`
+    a plain number is seconds (kubectl's --request-timeout). Positive; with `zero`, 0 is accepted too."""
+    try:
+        seconds = _plain_number(value) if plain_seconds else None
+        if seconds is None:
+            seconds = parse_duration(value) / 1e9
+    except UnitError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise UsageError(f"{flag}: must be {'zero or ' if zero else ''}positive, got {value!r}")
+    return seconds
+
+
+def _plain_number(value):
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
 
 
 def format_duration(ns):

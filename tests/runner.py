@@ -117,14 +117,20 @@ class Terminal:
         os.close(self.fd)
 
 
-def make_ctx(*argv):
-    """The plugin context of `ls ARGV`, in-process (its log in a StringIO): for tests of the Kubernetes edge."""
-    import io
+class EdgeLog:
+    """The `log(message, level=1)` an edge function is given, kept in memory: what -v shows (-vv with
+    verbosity=2). For in-process tests of the Kubernetes edge, with KubeOptions built directly."""
 
-    from kubectl_jetstream import cli
-    from kubectl_jetstream.context import PluginContext
+    def __init__(self, verbosity=1):
+        self.verbosity = verbosity
+        self.lines = []
 
-    return PluginContext(cli.build_parser().parse_args(["ls", *map(str, argv)]), stderr=io.StringIO())
+    def __call__(self, message, level=1):
+        if self.verbosity >= level:
+            self.lines.append(message)
+
+    def text(self):
+        return "\n".join(self.lines)
 
 
 # Packages a fast path (--help, version, completion) must not import: each costs tens of milliseconds.

@@ -1,7 +1,6 @@
 """The CLI through Kubernetes, as a user runs it: a subprocess with KUBECONFIG pointing at the fake API server,
 which port-forwards to a real nats-server. Covers kubectl's conventions, errors and exit codes, credentials
 from Secrets, in-cluster mode and the real kubectl running the plugin."""
-import io
 import os
 import shutil
 import subprocess
@@ -13,12 +12,11 @@ import pytest
 import yaml
 
 import probe
-from runner import HANG, REPO, SHIPPED_STREAMS, clean_env, run_cli
+from runner import HANG, REPO, SHIPPED_STREAMS, EdgeLog, clean_env, run_cli
 from kubeapi import fleet_layout, helm_chart_layout, kube_api  # noqa: F401
 from natsserver import NatsServer
-from kubectl_jetstream import cli
 from kubectl_jetstream.kube import reach
-from kubectl_jetstream.context import PluginContext
+from kubectl_jetstream.options import KubeOptions
 
 NOWHERE = ("127.0.0.1", 9)
 
@@ -338,12 +336,11 @@ def test_creds_secret_is_read_into_the_endpoint(fleet, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KUBECONFIG", fleet.kubeconfig_path)
     for flag, expected in (("nats-creds", creds), ("nats-creds/alt.creds", "other")):
-        ctx = PluginContext(cli.build_parser().parse_args(["ls", "-vv", "--creds-secret", flag]),
-                            stderr=io.StringIO())
-        with reach.kube_endpoint(ctx) as ep:
+        log = EdgeLog(verbosity=2)
+        with reach.kube_endpoint(KubeOptions(creds_secret=flag), log) as ep:
             assert ep.creds == expected
             assert "SUAFAKESEED" not in repr(ep)
-        assert "SUAFAKESEED" not in ctx.stderr.getvalue()
+        assert "SUAFAKESEED" not in log.text() and f"Secret {flag.split('/')[0]}" in log.text()
 
 
 # -- in a pod ---------------------------------------------------------------------------------------------
@@ -366,11 +363,9 @@ def test_in_cluster_connects_directly_to_the_service(kube_api, incluster, monkey
     helm_chart_layout(kube_api, "nats-system", NOWHERE)
     for key, value in incluster.items():
         monkeypatch.setenv(key, value)
-    ctx = PluginContext(cli.build_parser().parse_args(["ls", "-v"]), stderr=io.StringIO())
-    with reach.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         assert (ep.via, ep.url) == ("in-cluster", "nats://nats.swe.svc:4222")
-    ctx = PluginContext(cli.build_parser().parse_args(["ls", "-n", "nats-system"]), stderr=io.StringIO())
-    with reach.kube_endpoint(ctx) as ep:
+    with reach.kube_endpoint(KubeOptions(namespace="nats-system"), EdgeLog()) as ep:
         assert ep.url == "nats://nats.nats-system.svc:4222"
     assert {r.user for r in kube_api.requests} == {"system:serviceaccount:swe:jetstream"}
     assert not kube_api.calls("create", "pods/portforward")

@@ -3,8 +3,9 @@
 import pytest
 
 from kubeapi import fleet_layout, helm_chart_layout, kenv, kube_api  # noqa: F401
-from runner import HANG, make_ctx
+from runner import HANG, EdgeLog
 from kubectl_jetstream.kube import config, discovery, reach, secrets
+from kubectl_jetstream.options import KubeOptions
 from kubectl_jetstream.errors import AmbiguousService, ExitStatus, Unreachable, UsageError
 
 NOWHERE = ("127.0.0.1", 9)  # pods whose port leads nowhere: discovery does not need a server
@@ -34,12 +35,12 @@ def pod(name, phase="Running", ready=True, since="2024-01-01T00:00:00Z", restart
                        "containerStatuses": [{"name": "nats", "restartCount": restarts}]}}
 
 
-def endpoint(*argv):
+def endpoint(**options):
     """Run discovery + port-forward setup in-process; return (endpoint detail, url, log text)."""
-    ctx = make_ctx("-v", *argv)
-    with reach.kube_endpoint(ctx) as ep:
+    log = EdgeLog()
+    with reach.kube_endpoint(KubeOptions(**options), log) as ep:
         result = (ep.detail, ep.url, ep.via)
-    return result + (ctx.stderr.getvalue(),)
+    return result + (log.text(),)
 
 
 # -- choosing the Service ---------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_service_flag_and_port_flag(kenv):
     kenv.use(kenv.kubeconfig(namespace="ns"))
     with pytest.raises(AmbiguousService):
         endpoint()
-    detail, _, _, _ = endpoint("--service", "b-headless", "--port", "nats")
+    detail, _, _, _ = endpoint(service="b-headless", port="nats")
     assert detail == "svc/b-headless port nats → pod b-0:4222"
     assert not kenv.calls("list", "services")[1:]  # --service: a get, no second list
 
@@ -248,7 +249,7 @@ def test_wait_for_ready_pod_retries_until_a_pod_is_ready(kenv):
     timer = threading.Timer(0.5, kenv.set_ready, ("swe", "nats-0", True, "Running"))
     timer.start()
     start = time.monotonic()
-    reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 10)
+    reach.wait_for_ready_pod(KubeOptions(), time.monotonic() + 10, EdgeLog())
     assert 0.4 < time.monotonic() - start < HANG  # it waited for the pod, and did not hang
     assert len(kenv.calls("list", "pods")) >= 2
 
@@ -258,12 +259,12 @@ def test_wait_for_ready_pod_says_which_step_never_became_ready(kenv):
 
     kenv.use(kenv.kubeconfig(namespace="empty"))
     with pytest.raises(Unreachable) as err:
-        reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 0.6)
+        reach.wait_for_ready_pod(KubeOptions(), time.monotonic() + 0.6, EdgeLog())
     assert "timed out waiting for a NATS Service in namespace empty" in str(err.value)
     fleet_layout(kenv, "swe", NOWHERE, replicas=0)
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, phase="Pending", ready=False)
     with pytest.raises(Unreachable) as err:
-        reach.wait_for_ready_pod(make_ctx("-n", "swe"), time.monotonic() + 0.6)
+        reach.wait_for_ready_pod(KubeOptions(namespace="swe"), time.monotonic() + 0.6, EdgeLog())
     assert str(err.value) == ("timed out waiting for a ready pod for Service nats in namespace swe: "
                               "1 pod, none ready: nats-0 (Pending)")
 
@@ -276,7 +277,7 @@ def test_wait_for_ready_pod_fails_at_once_on_forbidden(kenv):
     kenv.use(kenv.kubeconfig(namespace="swe"))
     start = time.monotonic()
     with pytest.raises(Unreachable, match="forbidden: the user needs `list` on `services` in namespace swe"):
-        reach.wait_for_ready_pod(make_ctx(), time.monotonic() + 30)
+        reach.wait_for_ready_pod(KubeOptions(), time.monotonic() + 30, EdgeLog())
     assert time.monotonic() - start < HANG  # not a retry until the 30s deadline
 
 

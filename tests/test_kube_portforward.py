@@ -13,8 +13,9 @@ import yaml
 
 from kubeapi import fleet_layout, kenv, kube_api  # noqa: F401
 from natsserver import NatsServer
-from runner import HANG, make_ctx
+from runner import HANG, EdgeLog
 from kubectl_jetstream.kube import reach
+from kubectl_jetstream.options import KubeOptions
 from kubectl_jetstream.errors import Unreachable
 
 
@@ -66,7 +67,7 @@ def wait_until(condition, timeout=5):
 def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         assert ep.via == "port-forward"
 
         async def traffic():
@@ -96,7 +97,7 @@ def test_nats_traffic_both_ways_and_nothing_left_after(kenv, nats_server):
 
 def test_each_connection_gets_its_own_websocket(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         socks = [socket.create_connection(("127.0.0.1", port_of(ep.url))) for _ in range(3)]
         infos = [read_info(s) for s in socks]
         assert {i["server_name"] for i in infos} == {nats_server.name}
@@ -109,7 +110,7 @@ def test_reconnect_goes_to_another_ready_pod_when_the_pod_is_deleted(kenv, two_s
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)  # nats-1 became ready later: nats-0 is preferred
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         first = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         assert read_info(first)["server_name"] == "srv-a"
         kenv.delete_pod("swe", "nats-0")
@@ -131,7 +132,7 @@ def test_nats_client_reconnects_through_the_forward(kenv, two_servers):
     a, b = two_servers
     fleet_layout(kenv, "swe", [("127.0.0.1", a.port), ("127.0.0.1", b.port)], replicas=2)
     kenv.set_ready("swe", "nats-1", True)
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         async def go():
             reconnected = asyncio.Event()
 
@@ -157,20 +158,20 @@ def test_failed_dial_goes_transparently_to_another_pod(kenv, nats_server):
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, ready_since=-600, targets={})
     kenv.add_pod("swe", "nats-1", labels={"app": "nats"}, ready_since=-60,
                  targets={4222: ("127.0.0.1", nats_server.port)})
-    ctx = make_ctx("-v")
-    with reach.kube_endpoint(ctx) as ep:
+    log = EdgeLog()
+    with reach.kube_endpoint(KubeOptions(), log) as ep:
         assert "nats-0" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         assert read_info(s)["server_name"] == nats_server.name
         s.close()
-    log = ctx.stderr.getvalue()
+    log = log.text()
     assert "error forwarding port 4222 to pod nats-0" in log and "switching to pod nats-1" in log
 
 
 def test_no_other_pod_closes_the_client_and_tells_why(kenv):
     fleet_layout(kenv, "swe", ("127.0.0.1", 9), replicas=0)
     kenv.add_pod("swe", "nats-0", labels={"app": "nats"}, targets={})
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         s.settimeout(5)
         assert s.recv(100) == b""
@@ -181,7 +182,7 @@ def test_no_other_pod_closes_the_client_and_tells_why(kenv):
 
         # The lead's code raises Unreachable when NATS cannot be reached; the forward adds its reason.
         with pytest.raises(NatsDown) as err:
-            with reach.kube_endpoint(make_ctx("-v")) as ep2:
+            with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep2:
                 socket.create_connection(("127.0.0.1", port_of(ep2.url))).recv(10)
                 time.sleep(0.3)
                 raise NatsDown("nats: cannot connect")
@@ -203,7 +204,7 @@ def test_pod_deleted_between_listing_and_forward(kenv, nats_server, monkeypatch)
         return pod, port
 
     monkeypatch.setattr(reach, "choose_pod", racing)
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         assert "nats-1" in ep.detail
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
@@ -215,7 +216,7 @@ def test_forbidden_port_forward_is_reported_before_anything_else(kenv, nats_serv
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     kenv.deny_access("create", "pods/portforward")
     with pytest.raises(Unreachable) as err:
-        with reach.kube_endpoint(make_ctx("-v")):
+        with reach.kube_endpoint(KubeOptions(), EdgeLog()):
             pass
     assert "forbidden: the user needs `create` on `pods/portforward` in namespace swe" in str(err.value)
     assert 'User "tester" cannot create resource "pods/portforward"' in str(err.value)
@@ -246,7 +247,7 @@ print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind":
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("KUBECONFIG", str(path))
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         with socket.create_connection(("127.0.0.1", port_of(ep.url)), timeout=5) as sock:
             assert "server_id" in read_info(sock)
     users = [(r.resource, r.user) for r in kenv.requests]
@@ -262,7 +263,7 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
     old_hook = threading.excepthook
     threading.excepthook = lambda args: errors.append(args)
     try:
-        with reach.kube_endpoint(make_ctx("-v")) as ep:
+        with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
             for _ in range(5):
                 s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
                 s.sendall(b"PING\r\n" * 1000)  # the server answers; nobody reads
@@ -280,7 +281,7 @@ def test_client_closing_with_unread_data_leaves_no_thread(kenv, nats_server):
 def test_closing_with_a_connection_in_use_ends_it(kenv, nats_server):
     fleet_layout(kenv, "swe", ("127.0.0.1", nats_server.port))
     before = our_threads()
-    with reach.kube_endpoint(make_ctx("-v")) as ep:
+    with reach.kube_endpoint(KubeOptions(), EdgeLog()) as ep:
         s = socket.create_connection(("127.0.0.1", port_of(ep.url)))
         read_info(s)
         started = time.monotonic()

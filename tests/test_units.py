@@ -238,3 +238,23 @@ def test_exported_sizes_load_back_and_read_naturally(size):
     text = format_size(size)
     assert parse_size(text) == size
     assert not (isinstance(text, str) and len(text) > 7), text  # at most 4 digits and a unit
+
+
+def test_duration_flags_keep_each_flags_forms_and_name_the_flag():
+    from kubectl_jetstream.errors import UsageError
+
+    flag = units.parse_duration_flag
+    assert flag("90s", "--timeout") == 90 and flag("500ms", "--interval") == 0.5 and flag("1h", "--ttl") == 3600
+    assert flag("5000000000", "--timeout") == 5  # a plain integer is nanoseconds, as in the files and natscli
+    assert flag("0s", "--ttl", zero=True) == 0
+    # kubectl's --request-timeout: a plain number is seconds
+    assert [flag(v, "--request-timeout", plain_seconds=True) for v in ("30", "1.5", "1s", "2m", "3h")] == \
+        [30, 1.5, 1, 120, 10800]
+    for value, name, options, says in (("soon", "--idle", {}, "--idle: invalid duration 'soon'"),
+                                       ("0s", "--interval", {}, "--interval: must be positive, got '0s'"),
+                                       ("-1", "--ttl", {"zero": True}, "--ttl: must be zero or positive, got '-1'"),
+                                       ("-2", "--request-timeout", {"plain_seconds": True}, "--request-timeout: must"),
+                                       ("x", "--request-timeout", {"plain_seconds": True}, "--request-timeout: inv")):
+        with pytest.raises(UsageError) as err:
+            flag(value, name, **options)
+        assert str(err.value).startswith(says), err.value

@@ -46,15 +46,15 @@ def add_threshold_arguments(parser):
 
 def thresholds(args):
     """The Thresholds of the flags, validated (exit 2 before anything is contacted)."""
-    from ..connect import timeout_seconds
     from ..health import Thresholds
+    from ..units import parse_duration_flag
 
     for flag in ("max_pending", "max_ack_pending", "max_redelivered", "max_usage"):
         value = getattr(args, flag, 0)
         if value is not None and value < 0:
             raise UsageError(f"--{flag.replace('_', '-')}: must not be negative, got {value}")
     limits = Thresholds(max_pending=args.max_pending, max_ack_pending=args.max_ack_pending,
-                        max_redelivered=args.max_redelivered, idle_s=timeout_seconds(args.idle, "--idle"))
+                        max_redelivered=args.max_redelivered, idle_s=parse_duration_flag(args.idle, "--idle"))
     if getattr(args, "max_usage", None) is not None:
         limits.max_usage = args.max_usage
     return limits

@@ -176,7 +176,7 @@ def verb_flags(parser, verb_args):
 
 def job_documents(ctx, args):
     """[ConfigMap, Job] as dicts; raises UsageError for anything that cannot work inside the cluster."""
-    from ..units import UnitError, parse_duration  # units, connect, spec and yaml: not for `job --help`
+    from ..units import parse_duration_flag  # units, connect, spec and yaml: not for `job --help`
 
     opts, verb_args, parser = parse_verb(args)
     verb = args.verb
@@ -186,12 +186,7 @@ def job_documents(ctx, args):
     name = opts.name or f"jetstream-{verb}"
     if len(name) > 52 or not _DNS_LABEL.match(name):  # Job names become pod labels; leave room for suffixes
         raise UsageError(f"--name {name!r}: lower-case letters, digits and '-', at most 52 characters")
-    try:
-        ttl = parse_duration(opts.ttl)
-    except UnitError as exc:
-        raise UsageError(f"--ttl: {exc}") from None
-    if ttl < 0:
-        raise UsageError("--ttl must not be negative")
+    ttl = parse_duration_flag(opts.ttl, "--ttl", zero=True)
     if opts.backoff_limit < 0:
         raise UsageError("--backoff-limit must not be negative")
     if opts.service_account and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", opts.service_account):
@@ -255,7 +250,7 @@ def job_documents(ctx, args):
         "metadata": metadata(name),
         "spec": {
             "backoffLimit": opts.backoff_limit,
-            "ttlSecondsAfterFinished": int(ttl // 1_000_000_000),
+            "ttlSecondsAfterFinished": int(ttl),
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
         },
     }

@@ -30,15 +30,17 @@ async def wait_until_ready(ctx, duration, announce=False):
     never became ready (the Kubernetes steps are kube.wait_for_ready_pod's)."""
     import asyncio  # asyncio, connect and kube here: `init --help` imports this module
 
-    from ..connect import check_flags, timeout_seconds
+    from ..connect import check_flags
+    from ..units import parse_duration_flag
 
-    limit = timeout_seconds(duration, "--wait" if ctx.args.command == "init" else "--timeout")
-    check_flags(ctx.args)  # a usage error is not worth waiting for the pod first
+    limit = parse_duration_flag(duration, "--wait" if ctx.args.command == "init" else "--timeout")
+    check_flags(ctx.nats_options, ctx.kube_options)  # a usage error is not worth waiting for the pod first
     deadline = time.monotonic() + limit
-    if not ctx.args.nats_url:
+    if not ctx.nats_options.url:
         from ..kube.reach import wait_for_ready_pod
 
-        await asyncio.get_running_loop().run_in_executor(None, wait_for_ready_pod, ctx, deadline)
+        await asyncio.get_running_loop().run_in_executor(None, wait_for_ready_pod, ctx.kube_options, deadline,
+                                                         ctx.log)
         ctx.log("the NATS Service has a ready pod")
     delay, last, step = 0.1, None, "connect"
     while True:

@@ -7,11 +7,10 @@ import asyncio
 import time
 from datetime import datetime
 
-from ..connect import timeout_seconds
 from ..errors import UsageError
 from ..output import table_text
 from ..plan import name_order
-from ..units import human_bytes
+from ..units import human_bytes, parse_duration_flag
 from .streamtable import table_rows
 
 RATE_HEADERS = ["msgs/s", "bytes/s"]
@@ -22,7 +21,7 @@ def watch_interval(args):
     """--interval in seconds; --watch with -o json|yaml|name is refused (exit 2) before connecting."""
     if args.output in ("json", "yaml", "name"):
         raise UsageError(f"--watch shows the table: use it without -o, or with -o wide (not -o {args.output})")
-    return timeout_seconds(args.interval, "--interval")
+    return parse_duration_flag(args.interval, "--interval")
 
 
 def rates(before, after):

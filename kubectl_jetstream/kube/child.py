@@ -121,9 +121,9 @@ def _serve(ctx, out, inp):
     """In the child: kube_endpoint, the Endpoint to the parent, then serve until the parent is done."""
     try:
         ctx.log(f"Kubernetes side in child process {os.getpid()} (parent {os.getppid()})", 2)
-        from .reach import kube_endpoint
+        from .reach import kube_endpoint  # here: the kubernetes client is imported by the child only
 
-        with kube_endpoint(ctx) as ep:
+        with kube_endpoint(ctx.kube_options, ctx.log) as ep:
             _send(out, {"endpoint": asdict(ep)})
             line = inp.readline()  # end of file: the parent is done with NATS
             if line:

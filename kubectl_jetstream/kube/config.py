@@ -4,8 +4,8 @@ import os
 
 import yaml
 
-from ..errors import KubernetesError, UsageError
-from ..units import UnitError, parse_duration
+from ..errors import KubernetesError
+from ..units import parse_duration_flag
 from .api import Kube
 from .k8s import ConfigException, ConfigNode, Configuration, InClusterConfigLoader, KubeConfigLoader
 
@@ -23,10 +23,10 @@ def in_cluster_available():
                 and os.path.isfile(os.path.join(incluster_dir(), "token")))
 
 
-def kubeconfig_paths(args):
+def kubeconfig_paths(kubeconfig=None):
     """--kubeconfig alone, else every file of $KUBECONFIG (os.pathsep-separated), else ~/.kube/config."""
-    if args.kubeconfig:
-        return [args.kubeconfig], True
+    if kubeconfig:
+        return [kubeconfig], True
     env = os.environ.get("KUBECONFIG")
     if env:
         return [p for p in env.split(os.pathsep) if p], False
@@ -77,37 +77,29 @@ def _entry(merged, key, name):
 
 
 def parse_request_timeout(value):
-    """kubectl's --request-timeout: 0 or empty = none; a plain number is seconds; else 10s, 1m, 500ms..."""
+    """kubectl's --request-timeout -> seconds, or None for none: 0 or empty is none; a plain number is seconds;
+    else 10s, 1m, 500ms..."""
     if value is None or str(value).strip() in ("", "0"):
         return None
-    text = str(value).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            seconds = parse_duration(text) / 1e9
-        except UnitError as exc:
-            raise UsageError(f"--request-timeout: {exc}") from None
-    if seconds <= 0:
-        raise UsageError(f"--request-timeout: must be positive, got {value!r}")
-    return seconds
+    return parse_duration_flag(value, "--request-timeout", plain_seconds=True)
 
 
-def connect_kube(ctx):
-    """Build the API client once for this command: kubeconfig + flags, else the in-cluster service account."""
-    args = ctx.args
-    timeout = parse_request_timeout(getattr(args, "request_timeout", None))
-    paths, explicit = kubeconfig_paths(args)
+def connect_kube(options, log=None):
+    """Build the API client once for this command from KubeOptions: kubeconfig + flags, else the in-cluster
+    service account. `log(message, level=1)` gets what -v shows."""
+    log = log or (lambda message, level=1: None)
+    timeout = parse_request_timeout(options.request_timeout)
+    paths, explicit = kubeconfig_paths(options.kubeconfig)
     merged, first = merge_kubeconfigs(paths, explicit)
-    flags = args.kubeconfig or args.context or args.cluster or args.user
+    flags = options.kubeconfig or options.context or options.cluster or options.user
     have_config = bool(merged["contexts"] or merged["clusters"])
     if not flags and not have_config and in_cluster_available():
-        return _incluster_kube(ctx, timeout)
+        return _incluster_kube(options.namespace, timeout, log)
     if not have_config:
         where = " or ".join(paths) if paths else "~/.kube/config"
         raise KubernetesError(f"no Kubernetes configuration found (looked at {where}; not running in a pod): "
                               "set --kubeconfig or KUBECONFIG, or use --nats-url")
-    context_name = args.context or merged["current-context"]
+    context_name = options.context or merged["current-context"]
     context = {}
     if context_name:
         entry = _entry(merged, "contexts", context_name)
@@ -115,13 +107,13 @@ def connect_kube(ctx):
             raise KubernetesError(f'context "{context_name}" does not exist in the kubeconfig'
                                   f" ({os.pathsep.join(paths)})")
         context = entry.get("context") or {}
-    elif not args.cluster:
+    elif not options.cluster:
         raise KubernetesError("the kubeconfig has no current-context: use --context NAME")
-    cluster = args.cluster or context.get("cluster")
-    user = args.user or context.get("user")
+    cluster = options.cluster or context.get("cluster")
+    user = options.user or context.get("user")
     if not cluster or _entry(merged, "clusters", cluster) is None:
         raise KubernetesError(f'cluster "{cluster}" does not exist in the kubeconfig')
-    if args.user and _entry(merged, "users", user) is None:
+    if options.user and _entry(merged, "users", user) is None:
         raise KubernetesError(f'user "{user}" does not exist in the kubeconfig')
     override = {"name": OVERRIDE_CONTEXT, "context": {"cluster": cluster, **({"user": user} if user else {})}}
     merged["contexts"].append(ConfigNode(OVERRIDE_CONTEXT, override, first))
@@ -134,21 +126,21 @@ def connect_kube(ctx):
         raise KubernetesError(f"kubeconfig: {exc}") from None
     except (OSError, ValueError) as exc:  # exec plugins, unreadable certificate files
         raise KubernetesError(f"kubeconfig: {type(exc).__name__}: {exc}") from None
-    if args.namespace:
-        namespace, ns_from = args.namespace, "-n"
+    if options.namespace:
+        namespace, ns_from = options.namespace, "-n"
     elif context.get("namespace"):
         namespace, ns_from = context["namespace"], f'context "{context_name}"'
     else:
         namespace, ns_from = "default", "default"
     source = f'context "{context_name}"' if context_name else f'cluster "{cluster}"'
-    if args.cluster or args.user:
+    if options.cluster or options.user:
         source += f" (cluster {cluster}, user {user or 'none'})"
-    ctx.log(f"kubeconfig {os.pathsep.join(paths)}: {source}, API {configuration.host}, "
-            f"namespace {namespace} (from {ns_from})")
-    return Kube(configuration, namespace, False, source, timeout, ctx.log)
+    log(f"kubeconfig {os.pathsep.join(paths)}: {source}, API {configuration.host}, "
+        f"namespace {namespace} (from {ns_from})")
+    return Kube(configuration, namespace, False, source, timeout, log)
 
 
-def _incluster_kube(ctx, timeout):
+def _incluster_kube(namespace, timeout, log):
     d = incluster_dir()
     configuration = Configuration()
     try:
@@ -156,7 +148,7 @@ def _incluster_kube(ctx, timeout):
                               cert_filename=os.path.join(d, "ca.crt")).load_and_set(configuration)
     except ConfigException as exc:
         raise KubernetesError(f"in-cluster configuration: {exc}") from None
-    namespace, ns_from = ctx.args.namespace, "-n"
+    ns_from = "-n"
     if not namespace:
         try:
             with open(os.path.join(d, "namespace")) as f:
@@ -165,5 +157,5 @@ def _incluster_kube(ctx, timeout):
             pass
     if not namespace:
         namespace, ns_from = "default", "default"
-    ctx.log(f"in-cluster service account ({d}), API {configuration.host}, namespace {namespace} (from {ns_from})")
-    return Kube(configuration, namespace, True, "the in-cluster service account", timeout, ctx.log)
+    log(f"in-cluster service account ({d}), API {configuration.host}, namespace {namespace} (from {ns_from})")
+    return Kube(configuration, namespace, True, "the in-cluster service account", timeout, log)

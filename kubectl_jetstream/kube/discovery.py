@@ -195,12 +195,13 @@ def target_port(service_port, pod):
     raise Unreachable(f"pod {name_of(pod)} has no container port named {target!r} (the Service's targetPort)")
 
 
-def find_service(kube, args):
-    """(the NATS Service, why it was chosen, the Kube of its namespace): ExternalName aliases followed."""
-    if args.service:
-        service = kube.get_service(args.service)
+def find_service(kube, name=None):
+    """(the NATS Service -- `name` (--service), else discovered --, why it was chosen, the Kube of its
+    namespace): ExternalName aliases followed."""
+    if name:
+        service = kube.get_service(name)
         if service is None:
-            raise ServiceNotFound(f"Service {args.service} not found in namespace {kube.namespace}")
+            raise ServiceNotFound(f"Service {name} not found in namespace {kube.namespace}")
         return follow_aliases(kube, service, "--service")
     return follow_aliases(kube, *choose_service(kube.list_services(), kube.namespace))
 

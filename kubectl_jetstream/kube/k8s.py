@@ -25,7 +25,8 @@ The first call or attribute use imports the real module, so every path still wor
 
 Everything that depends on how a client version shapes its internals (the package layout deferred above, the
 REST client's answer, ApiException's constructor, the auth settings, the websocket opener's arguments) is in
-this module and nowhere else.
+this module and nowhere else; tests/test_k8s_contract.py checks each shape against the installed client, so a
+client release that changes one fails there, by name.
 """
 import importlib
 import importlib.machinery

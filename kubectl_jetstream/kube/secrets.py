@@ -46,19 +46,20 @@ def _secret_value(kube, name, key, flag, secrets):
         raise Unreachable(f"{flag}: key {key} of Secret {name} is not UTF-8 text") from None
 
 
-def read_credentials(kube, args):
-    """NATS credentials from Secrets (--creds-secret, --token-secret, --user-secret), for the Endpoint."""
+def read_credentials(kube, options):
+    """NATS credentials from the Secrets KubeOptions names (--creds-secret, --token-secret, --user-secret), for
+    the Endpoint."""
     found, secrets = {}, {}
-    if args.creds_secret:
-        name, key = split_secret_ref(args.creds_secret, "nats.creds", "--creds-secret")
+    if options.creds_secret:
+        name, key = split_secret_ref(options.creds_secret, "nats.creds", "--creds-secret")
         found["creds"] = _secret_value(kube, name, key, "--creds-secret", secrets)
         kube.log(f"NATS credentials from Secret {name} key {key}")
-    if args.token_secret:
-        name, key = split_secret_ref(args.token_secret, "token", "--token-secret")
+    if options.token_secret:
+        name, key = split_secret_ref(options.token_secret, "token", "--token-secret")
         found["token"] = _secret_value(kube, name, key, "--token-secret", secrets).rstrip("\r\n")
         kube.log(f"NATS token from Secret {name} key {key}")
-    if args.user_secret:
-        name, _ = split_secret_ref(args.user_secret, "", "--user-secret")
+    if options.user_secret:
+        name, _ = split_secret_ref(options.user_secret, "", "--user-secret")
         found["user"] = _secret_value(kube, name, "username", "--user-secret", secrets).rstrip("\r\n")
         found["password"] = _secret_value(kube, name, "password", "--user-secret", secrets).rstrip("\r\n")
         kube.log(f"NATS user and password from Secret {name}")
