@@ -70,7 +70,7 @@ class PluginContext:
 
     def report_progress(self, when):
         """Print what was applied and which writes were sent without an answer; False if neither."""
-        from .jetstream import describe_write
+        from .jetstream import describe_write  # here: jetstream imports nats-py
 
         unanswered = [describe_write(s) for js in self.connections for s in js.unanswered]
         if self.done:
@@ -96,7 +96,7 @@ class PluginContext:
         if not required and not self.args.filename and not os.path.exists(paths[0]):
             return None
         if self._specs is None:  # once per command: purge --all and recreate both ask for them
-            from .resources import load_specs
+            from .resources import load_specs  # here: yaml and the spec modules, for commands that read files
 
             self._specs = load_specs(paths, warn=self.warn)
         return self._specs
@@ -107,7 +107,7 @@ class PluginContext:
         given = getattr(self.args, "js_domain", None)
         if not given and not self._specs:
             return None
-        from .spec.names import domain_problem
+        from .spec.names import domain_problem  # here: as load_specs
         from .spec.rules import js_domain
 
         if given and domain_problem(given):
@@ -117,7 +117,7 @@ class PluginContext:
     def jetstream(self, timeout=None, check=False):
         """Async context manager yielding a connected `jetstream.JetStream` (timeout in seconds overrides
         --timeout; `check`: ask for the account info first, see connect.open_jetstream)."""
-        from .connect import open_jetstream
+        from .connect import open_jetstream  # here: connect.py and units only for commands that reach NATS
 
         return open_jetstream(self, timeout, check)
 
@@ -126,14 +126,14 @@ class PluginContext:
         process (kube/child.py), so that it overlaps asyncio's and nats-py's imports; `kube_early=False` for
         commands that wait for the Kubernetes side themselves."""
         if kube_early and self.may_fork and not self.nats_options.url:
-            from .kube import child as kubechild
+            from .kube import child as kubechild  # here: as open_jetstream
             from .connect import preflight
 
             if kubechild.available():
                 preflight(self)  # bad flags stop the command before the Kubernetes API is asked anything
                 self.kube_child = kubechild.KubeChild(self)
         try:
-            import asyncio
+            import asyncio  # here: tens of ms that only commands reaching NATS pay
 
             return asyncio.run(coroutine)
         finally:
