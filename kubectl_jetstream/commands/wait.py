@@ -27,7 +27,7 @@ STEPS = {
 
 async def wait_until_ready(ctx, duration, announce=False):
     """Retry with backoff until JetStream answers; at the deadline raise Unreachable naming the step that
-    never became ready (the Kubernetes steps are kube.wait_for_ready_pod's)."""
+    never became ready (the Kubernetes steps are kube/reach.wait_for_ready_pod's)."""
     import asyncio  # asyncio, connect and kube here: `init --help` imports this module
 
     from ..connect import check_flags

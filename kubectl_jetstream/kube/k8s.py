@@ -160,15 +160,15 @@ def api_exception(status, reason, body=None):
 
 def rest_get(rest_client, url, headers, timeout=None):
     """GET `url` -> the body (bytes) of a 2xx answer; any other status raises ApiException(status, reason, body).
-    The same on every client version: kubernetes <= 35's RESTClientObject reads the body and raises for a non-2xx
-    status itself, 37 does neither. `timeout` (seconds) bounds connecting and each read: a (connect, read) pair,
-    as older clients ignore a float total timeout."""
+    The same on every client version: kubernetes <= 35's RESTClientObject reads the body (decoded to str) and
+    raises for a non-2xx status itself, 37 does neither. `timeout` (seconds) bounds connecting and each read: a
+    (connect, read) pair, as older clients ignore a float total timeout."""
     response = rest_client.request("GET", url, headers=headers,
                                    _request_timeout=(timeout, timeout) if timeout is not None else None)
     data = response.data if response.data is not None else response.read()
     if not 200 <= response.status <= 299:
         raise api_exception(response.status, response.reason, data)
-    return data
+    return data.encode() if isinstance(data, str) else data
 
 
 def auth_headers(configuration, query=None):
