@@ -25,7 +25,8 @@ test: $(STAMP)
 # The kubernetes client at both ends of pyproject's range (kubernetes>=35,<38): the tests that talk to
 # tests/kubeapi.py's API server (test_k8s_contract.py, which checks the client internals kube/k8s.py relies on,
 # among them), once per version, each in a venv of its own under build/ (made once, again when pyproject.toml
-# changes). Not inside `make test`: two more installs and runs would take it past its 4 minutes.
+# changes). Not inside `make test` (two more installs and runs would take it past its 4 minutes) nor `make e2e`
+# (it needs no cluster): .ci/run runs it between the two.
 KUBE_VERSIONS := 35 37
 KUBE_TESTS = $(shell grep -l kubeapi tests/test_*.py)
 
