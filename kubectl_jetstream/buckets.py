@@ -171,7 +171,7 @@ def kv_settings(config):
     _put(settings, "mirror", mirror)
     _put(settings, "sources", config.get("sources"))
     _put(settings, "limit_marker_ttl", config.get("subject_delete_marker_ttl"))
-    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
+    _put(settings, "metadata", schema.user_metadata(config.get("metadata")))
     if config.get("allow_direct") is False and not config.get("mirror"):
         settings["direct"] = False
     return settings
@@ -182,7 +182,7 @@ def object_store_settings(config):
     _put(settings, "description", config.get("description"))
     _put(settings, "ttl", config.get("max_age"))
     _put_storage(settings, config)
-    _put(settings, "metadata", schema.without_server_metadata(config).get("metadata"))
+    _put(settings, "metadata", schema.user_metadata(config.get("metadata")))
     return settings
 
 
