@@ -158,3 +158,45 @@ def test_every_imported_package_is_declared():
                               if top != PACKAGE and top in owners and owners[top] not in declared)
     assert "nats-py" in declared and owners.get("nats") == "nats-py"  # the check itself sees what it should
     assert not undeclared, sorted(undeclared)
+
+
+# The layers (docs/ARCHITECTURE.md): a module may import its own layer and those below it, never one above.
+# Core: pure rules over files and API JSON. Edges: the network (NATS, Kubernetes) and the plugin's context.
+# Commands: one per subcommand. Program: the parser and dispatch. `kube` is an edge of its own: it never
+# reaches back into the NATS side or the context.
+LAYERS = [
+    ("core", {"errors", "units", "schema", "subjects", "kinds", "buckets", "resources", "spec", "plan", "health",
+              "output", "confirm", "flags", "parsers", "completion", "options", "endpoint"}),
+    ("edges", {"jetstream", "natsclient", "apply", "migrate", "kube", "connect", "context"}),
+    ("commands", {"commands"}),
+    ("program", {"cli", "__main__"}),
+]
+
+
+def _layer(module):
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else ""
+    for rank, (_name, members) in enumerate(LAYERS):
+        if top in members:
+            return rank
+    return None
+
+
+def test_every_module_belongs_to_a_layer():
+    unplaced = [m for m in import_graph() if m != PACKAGE and _layer(m) is None]
+    assert not unplaced, f"add these to LAYERS (and docs/ARCHITECTURE.md): {unplaced}"
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = sorted(f"{m} -> {i}" for m, imported in import_graph().items() if m != PACKAGE
+                    for i in imported if i != PACKAGE and _layer(i) > _layer(m))
+    assert not upward, upward
+
+
+def test_kube_never_reaches_back_into_the_nats_side_or_the_context():
+    graph = import_graph()
+    forbidden = {f"{PACKAGE}.{name}" for name in ("connect", "context", "jetstream", "natsclient", "apply",
+                                                  "migrate")}
+    back = sorted(f"{m} -> {i}" for m, imported in graph.items() if m.startswith(f"{PACKAGE}.kube")
+                  for i in imported & forbidden)
+    assert not back, back
