@@ -1,4 +1,7 @@
-"""The guard in front of every destructive action: show, then ask on a terminal, refuse without one."""
+"""The guard in front of every destructive action: show, then ask on a terminal, refuse without one.
+
+Destructive commands' --help imports this module for its flags: units, asyncio, signal and threading are
+imported where they are used."""
 import sys
 
 from .errors import Refused
