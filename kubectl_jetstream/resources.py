@@ -50,9 +50,10 @@ def resolve(doc, where, warn):
     """One document -> ([StreamSpec], [ConsumerDocument], problems)."""
     if isinstance(doc, dict):
         is_nack = "apiVersion" in doc
-        if doc.get("kind") in BUCKETS:
-            return _bucket(doc, where, warn, BUCKETS[doc["kind"]], is_nack)
-        if doc.get("kind") == "Consumer" and is_nack:
+        kind = doc.get("kind")
+        if isinstance(kind, str) and kind in BUCKETS:  # a mapping or list as kind: stream_document names it
+            return _bucket(doc, where, warn, BUCKETS[kind], is_nack)
+        if kind == "Consumer" and is_nack:
             return _consumer(doc, where, warn)
     return load.stream_document(doc, where, warn)
 

@@ -118,6 +118,12 @@ def test_top_level_not_a_mapping(tmp_path, text, what):
     assert "top level must be a mapping" in error.message and what in error.message
 
 
+@pytest.mark.parametrize("kind", ["{a: 1}", "[KeyValue]"])
+def test_a_kind_that_is_no_name_is_a_problem_of_the_file(tmp_path, kind):
+    error = stream_problem(tmp_path, f"kind: {kind}\nname: ORDERS\n")
+    assert "kind Stream" in error.message
+
+
 def test_file_over_one_mib_is_refused_before_parsing(tmp_path):
     # Valid YAML (one long comment), so the size is the only thing wrong with it.
     error = stream_problem(tmp_path, GOOD + "#" + "x" * (1024 * 1024) + "\n")
