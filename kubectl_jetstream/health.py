@@ -144,13 +144,15 @@ def _replica_problem(replica):
 def replica_health(info):
     """(leader, healthy copies, expected copies) of a stream: the one replica rule, shown by `ls -o wide` as
     REPLICAS OK and checked by `check`. Expected is the stream's num_replicas, as nats-server places it (a
-    peer missing from cluster.replicas is a copy short, not one fewer expected); healthy counts the leader
-    and each listed replica that is current and online."""
+    peer missing from cluster.replicas is a copy short, not one fewer expected; peers still listed for a
+    while after a scale-down are not more expected); healthy counts the leader and each listed replica that
+    is current and online, up to expected."""
     config, cluster = info.get("config") or {}, info.get("cluster") or {}
     leader = cluster.get("leader") or ""
     listed = cluster.get("replicas") or []
+    expected = max(int(config.get("num_replicas") or 1), 1)
     healthy = (1 if leader else 0) + sum(1 for r in listed if not _replica_problem(r))
-    return leader, healthy, max(int(config.get("num_replicas") or 1), 1 + len(listed))
+    return leader, min(healthy, expected), expected
 
 
 def replica_problems(info):

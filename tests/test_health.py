@@ -40,3 +40,10 @@ def test_single_copy_streams():
     standalone = {"config": {"name": "S", "num_replicas": 1}}  # a server outside a cluster lists no cluster
     assert cluster_cells(standalone, server_name="solo") == ["solo", "1/1"]
     assert replica_problems(standalone) == [] and replica_health(standalone) == ("", 0, 1)
+
+
+def test_peers_still_listed_after_a_scale_down_to_one_copy_are_no_problem():
+    # nats-server keeps listing the old peers for a moment after an R3 -> R1 update
+    scaled_down = info(1, replicas=[CURRENT, {"name": "n3", "current": True, "offline": True}])
+    assert replica_health(scaled_down) == ("n1", 1, 1)
+    assert cluster_cells(scaled_down) == ["n1", "1/1"] and replica_problems(scaled_down) == []
