@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..output import to_yaml
 from ..flags import add_common_arguments, common_dests
 from ..parsers import APPEND, COUNT, SWITCH, kind, options
+from . import COMMANDS
 from .common import select_specs, stream_names
 
 IMAGE = f"ghcr.io/swe-ai-fleet/kubectl-jetstream:v{__version__}"
@@ -126,7 +127,7 @@ def _redacted(argv):
 
 def verb_parser(verb, prog="kubectl jetstream"):
     """The parser of `prog VERB` alone: the verb's own flags and the shared ones (only its module imported)."""
-    parser = argparse.ArgumentParser(prog=f"{prog} {verb}")
+    parser = argparse.ArgumentParser(prog=f"{prog} {verb}", description=COMMANDS[verb])
     importlib.import_module(f".{verb}", __package__).add_arguments(parser)
     add_common_arguments(parser, suppress=False)
     return parser
