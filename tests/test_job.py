@@ -326,3 +326,10 @@ def test_job_imports_only_its_verbs_command_module(streams):
     assert proc.returncode == 0, proc.stderr
     loaded = {m.rsplit(".", 1)[-1] for m in eval(proc.stdout.strip().splitlines()[-1])}
     assert {"job", "purge"} <= loaded and not loaded & {"init", "diff", "ls", "recreate", "check", "view", "export"}
+
+
+def test_job_verb_help_describes_the_verb():
+    from kubectl_jetstream.commands import COMMANDS
+
+    result = run_cli("job", "purge", "--help")
+    assert COMMANDS["purge"] in result.stdout and "usage: kubectl jetstream purge" in result.stdout, result
