@@ -6,7 +6,9 @@ runs, and they import nats/kubernetes inside `run`, so `--help` and `version` st
 """
 import argparse
 import atexit
+import contextlib
 import importlib
+import io
 import os
 import signal
 import sys
@@ -15,7 +17,7 @@ from . import __version__
 from .commands import COMMANDS
 from .context import PluginContext
 from .errors import ExitStatus, ToolError, exit_status_of
-from .flags import add_common_arguments
+from .flags import add_common_arguments, hide_secrets
 
 
 def program_name():
@@ -88,10 +90,14 @@ def kubectl_complete(argv=None):
 
 def _main(argv, program=False):
     parser = build_parser(words=set(argv))
+    errors = io.StringIO()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(errors):  # argparse quotes words back (`ambiguous option: --tok=X`)
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
         return int(exc.code or 0)
+    finally:
+        sys.stderr.write(hide_secrets(errors.getvalue(), argv))
     if not args.command:
         parser.print_help(sys.stderr)
         return int(ExitStatus.USAGE)

@@ -80,3 +80,36 @@ def common_dests():
     probe = argparse.ArgumentParser(add_help=False)
     add_common_arguments(probe, suppress=False)
     return [a.dest for a in options(probe)]
+
+
+# Flags whose values are secrets (a NATS URL may hold user:password@): never quoted back in a usage error.
+SECRET_FLAGS = ("--password", "--token", "--nats-url")
+
+
+def secret_flag(word):
+    """The secret-bearing flag `word` names, also abbreviated as argparse accepts it (`--passw`), else None."""
+    if not word.startswith("--") or len(word) < 4:
+        return None
+    return next((flag for flag in SECRET_FLAGS if flag.startswith(word)), None)
+
+
+def secret_values(argv):
+    """[(flag, value)] given to secret-bearing flags in a command line: `--token X` and `--tok=X`."""
+    found, pending = [], None
+    for word in argv:
+        flag, eq, value = word.partition("=")
+        if pending:
+            found.append((pending, word))
+        elif eq and secret_flag(flag):
+            found.append((secret_flag(flag), value))
+        pending = None if eq else secret_flag(word)
+    return [(flag, value) for flag, value in found if value]
+
+
+def hide_secrets(text, argv):
+    """`text` (argparse's message, which quotes words back: `ambiguous option: --tok=VALUE`) without the
+    secret values of `argv`."""
+    for _flag, value in sorted(secret_values(argv), key=lambda fv: -len(fv[1])):
+        text = text.replace(value, "***")
+    return text
+

@@ -160,6 +160,14 @@ def test_credentials_from_kubernetes_secrets_never_show(kube_api, userpass_serve
     assert [r.returncode for _, r in results] == expected, results
 
 
+@pytest.mark.parametrize("words", [["ls", "--to=S3CRET-TOKEN"], ["diff", "--nats-u=nats://u:S3CRET-TOKEN@h:4222"],
+                                   ["ls", "--password", "S3CRET-TOKEN", "--no-such-flag"]])
+def test_usage_errors_never_quote_a_secret_back(words):
+    result = run_cli(*words)
+    assert result.returncode == 2 and "error:" in result.stderr, result
+    assert "S3CRET-TOKEN" not in result.stdout + result.stderr, result
+
+
 # --- the creds temp file ------------------------------------------------------------------------------
 
 def test_creds_temp_file_is_0600_and_removed(tmp_path, monkeypatch):

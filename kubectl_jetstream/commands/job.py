@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..errors import UsageError
 from ..output import to_yaml
-from ..flags import add_common_arguments, common_dests
+from ..flags import add_common_arguments, common_dests, hide_secrets, secret_flag
 from ..parsers import APPEND, COUNT, SWITCH, kind, options
 from . import COMMANDS
 from .common import select_specs, stream_names
@@ -90,39 +90,25 @@ def _parse_quietly(parser, argv, known=False, verb=None):
     except SystemExit:
         lines = stderr.getvalue().strip().splitlines()
         message = lines[-1].split(": error: ", 1)[-1] if lines else "usage error"
-        shown, hidden = _redacted([verb, *argv] if verb else argv)
-        for value in hidden:  # argparse quotes words back (`ambiguous option: --tok=VALUE`)
-            message = message.replace(value, "***")
-        raise UsageError(f"job: `{' '.join(shown)}`: {message}") from None
-
-
-SECRET_FLAGS = ("--password", "--token", "--nats-url")
-
-
-def _secret_flag(word):
-    """The secret-bearing flag `word` names, also abbreviated as argparse accepts it (`--passw`), else None."""
-    if not word.startswith("--") or len(word) < 4:
-        return None
-    return next((flag for flag in SECRET_FLAGS if flag.startswith(word)), None)
+        words = [verb, *argv] if verb else argv
+        raise UsageError(f"job: `{' '.join(_redacted(words))}`: {hide_secrets(message, words)}") from None
 
 
 def _redacted(argv):
-    """(the words of a command line with the values of secret-bearing flags hidden, the values hidden)."""
+    """The words of a command line with the values of secret-bearing flags hidden (a URL's password only)."""
     from ..connect import redact_url
 
-    shown, hidden, pending = [], [], None
+    shown, pending = [], None
     for word in argv:
         flag, eq, value = word.partition("=")
         if pending:
             shown.append(redact_url(word) if pending == "--nats-url" else "***")
-            hidden.append(word)
-        elif eq and _secret_flag(flag):
-            shown.append(f"{flag}={redact_url(value) if _secret_flag(flag) == '--nats-url' else '***'}")
-            hidden.append(value)
+        elif eq and secret_flag(flag):
+            shown.append(f"{flag}={redact_url(value) if secret_flag(flag) == '--nats-url' else '***'}")
         else:
             shown.append(word)
-        pending = None if eq else _secret_flag(word)
-    return shown, [h for h in hidden if h]
+        pending = None if eq else secret_flag(word)
+    return shown
 
 
 def verb_parser(verb, prog="kubectl jetstream"):
