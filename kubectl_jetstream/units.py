@@ -94,9 +94,19 @@ def parse_duration_flag(value, flag, zero=False, plain_seconds=False):
             seconds = parse_duration(value) / 1e9
     except UnitError as exc:
         raise UsageError(f"{flag}: {exc}") from None
+    if not seconds * 1e9 <= INT64_MAX:  # inf, nan and over 292 years: what no duration of NATS can hold
+        raise UsageError(f"{flag}: expected a duration such as 30s or 2m, got {value!r}")
     if seconds < 0 or (seconds == 0 and not zero):
         raise UsageError(f"{flag}: must be {'zero or ' if zero else ''}positive, got {value!r}")
     return seconds
+
+
+def parse_request_timeout(value):
+    """kubectl's --request-timeout -> seconds, or None for none: 0 or empty is none; a plain number is seconds;
+    else 10s, 1m, 500ms..."""
+    if value is None or str(value).strip() in ("", "0"):
+        return None
+    return parse_duration_flag(value, "--request-timeout", plain_seconds=True)
 
 
 def _plain_number(value):

@@ -333,3 +333,9 @@ def test_job_verb_help_describes_the_verb():
 
     result = run_cli("job", "purge", "--help")
     assert COMMANDS["purge"] in result.stdout and "usage: kubectl jetstream purge" in result.stdout, result
+
+
+@pytest.mark.parametrize("flag", ["--timeout=soon", "--request-timeout=inf", "--timeout=-5s"])
+def test_a_bad_timeout_fails_now_not_in_the_job(flag):
+    result = run_cli("job", "init", flag, "-f", str(SHIPPED_STREAMS))
+    assert result.returncode == 2 and flag.split("=")[0] in result.stderr and result.stdout == "", result

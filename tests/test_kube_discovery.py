@@ -144,16 +144,6 @@ def test_describe_pods_when_none_is_ready():
     assert discovery.describe_pods([]) == "no pods match its selector"
 
 
-def test_request_timeout_parsing():
-    assert config.parse_request_timeout(None) is None
-    assert config.parse_request_timeout("0") is None
-    assert config.parse_request_timeout("5") == 5
-    assert config.parse_request_timeout("1m") == 60
-    assert config.parse_request_timeout("500ms") == 0.5
-    with pytest.raises(UsageError):
-        config.parse_request_timeout("soon")
-
-
 def test_secret_refs():
     assert secrets.split_secret_ref("nats-creds", "nats.creds", "--creds-secret") == ("nats-creds", "nats.creds")
     assert secrets.split_secret_ref("s/user.creds", "nats.creds", "--creds-secret") == ("s", "user.creds")

@@ -258,3 +258,14 @@ def test_duration_flags_keep_each_flags_forms_and_name_the_flag():
         with pytest.raises(UsageError) as err:
             flag(value, name, **options)
         assert str(err.value).startswith(says), err.value
+
+
+def test_request_timeout_as_kubectl_reads_it():
+    from kubectl_jetstream.errors import UsageError
+
+    assert [units.parse_request_timeout(v) for v in (None, "", "0", "5", "1m", "500ms")] == [None, None, None, 5, 60,
+                                                                                             0.5]
+    for value in ("soon", "inf", "nan", "1e300", "-1"):  # no OverflowError, no endless wait
+        with pytest.raises(UsageError, match="--request-timeout"):
+            units.parse_request_timeout(value)
+

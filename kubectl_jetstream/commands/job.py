@@ -294,6 +294,11 @@ def _without_nack_secrets(path, text, warn):
 
 
 def forwarded_flags(ctx, args):
+    from ..units import parse_duration_flag, parse_request_timeout  # as in job_documents
+
+    if args.timeout:  # checked here as the command in the Job would check them: a bad one fails now, not there
+        parse_duration_flag(args.timeout, "--timeout")
+    parse_request_timeout(args.request_timeout)
     flags = []
     for dest, flag in FORWARDED:
         value = getattr(args, dest, None)

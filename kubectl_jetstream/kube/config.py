@@ -5,7 +5,7 @@ import os
 import yaml
 
 from ..errors import KubernetesError
-from ..units import parse_duration_flag
+from ..units import parse_request_timeout
 from .api import Kube
 from .k8s import ConfigException, ConfigNode, Configuration, InClusterConfigLoader, KubeConfigLoader
 
@@ -74,14 +74,6 @@ def _entry(merged, key, name):
         if node.value.get("name") == name:
             return node.value
     return None
-
-
-def parse_request_timeout(value):
-    """kubectl's --request-timeout -> seconds, or None for none: 0 or empty is none; a plain number is seconds;
-    else 10s, 1m, 500ms..."""
-    if value is None or str(value).strip() in ("", "0"):
-        return None
-    return parse_duration_flag(value, "--request-timeout", plain_seconds=True)
 
 
 def connect_kube(options, log=None):
