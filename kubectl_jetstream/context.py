@@ -130,8 +130,12 @@ class PluginContext:
             from .connect import preflight
 
             if kubechild.available():
-                preflight(self)  # bad flags stop the command before the Kubernetes API is asked anything
-                self.kube_child = kubechild.KubeChild(self)
+                try:
+                    preflight(self)  # bad flags stop the command before the Kubernetes API is asked anything
+                    self.kube_child = kubechild.KubeChild(self)
+                except BaseException:
+                    coroutine.close()  # never started: no "coroutine was never awaited" warning
+                    raise
         try:
             import asyncio  # here: tens of ms that only commands reaching NATS pay
 

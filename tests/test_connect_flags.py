@@ -27,6 +27,13 @@ def assert_one_line_usage_error(result, *expected):
         assert text in line, result
 
 
+def test_a_flag_mistake_on_the_kubernetes_path_is_the_only_line(tmp_path):
+    # the check runs before the command's coroutine starts: nothing else (no "never awaited" warning) follows
+    result = run_cli("ls", "--password", PASSWORD, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert_one_line_usage_error(result, "--password", "--nats-user")
+    assert result.stderr.strip().splitlines() == error_lines(result), result
+
+
 @pytest.mark.parametrize("command", [("ls",), ("wait", "--timeout", "3s")])
 def test_password_without_nats_user_says_which_flag_is_missing(server, command):
     # --user is kubectl's (the kubeconfig user): a NATS password needs --nats-user.
