@@ -40,23 +40,34 @@ class UnitError(ValueError):
     pass
 
 
+def _number_or_text(value, example, normalize=str.strip):
+    """The front parse_duration and parse_size share: an int, a whole float or a string of digits -> that int;
+    other text -> the text normalized, for the caller's units; a bool or anything else -> UnitError."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise UnitError(f"expected {example}, got {shown(value)}")
+    text = normalize(value)
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _within_int64(number, negative, too_large):
+    """-1 (unlimited / default), 0 or positive, and what Go's int64 holds; else UnitError."""
+    if number < -1:
+        raise UnitError(negative.format(number))
+    if number > INT64_MAX:
+        raise UnitError(too_large.format(number))
+    return number
+
+
 def parse_duration(value):
     """90s, 1h30m, 500ms, 7d, 2w, 1M, 1y or integer nanoseconds -> int nanoseconds. -1 and 0 pass through."""
-    if isinstance(value, bool):
-        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {shown(value)}")
-    if isinstance(value, int):
-        if value < -1:
-            raise UnitError(f"duration must not be negative, got {value}")
-        if value > INT64_MAX:
-            raise UnitError(f"duration {value} is too large (over 292 years)")
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return parse_duration(int(value))
-    if not isinstance(value, str):
-        raise UnitError(f"expected a duration such as 90s, 1h or 7d, got {shown(value)}")
-    text = value.strip().replace(" ", "")
-    if re.fullmatch(r"-?\d+", text):
-        return parse_duration(int(text))
+    text = _number_or_text(value, "a duration such as 90s, 1h or 7d", lambda t: t.strip().replace(" ", ""))
+    if isinstance(text, int):
+        return _within_int64(text, "duration must not be negative, got {}",
+                             "duration {} is too large (over 292 years)")
     pos, total = 0, Fraction(0)
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:
@@ -135,21 +146,9 @@ def format_duration(ns):
 
 def parse_size(value):
     """512KiB, 10MB, 1GB, 1G or an integer -> int bytes, every unit 1024-based as in natscli. -1: unlimited."""
-    if isinstance(value, bool):
-        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {shown(value)}")
-    if isinstance(value, int):
-        if value < -1:
-            raise UnitError(f"size must be -1 (unlimited) or positive, got {value}")
-        if value > INT64_MAX:
-            raise UnitError(f"size {value} is too large")
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return parse_size(int(value))
-    if not isinstance(value, str):
-        raise UnitError(f"expected a size such as 512KiB, 10MiB or 1GiB, got {shown(value)}")
-    text = value.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return parse_size(int(text))
+    text = _number_or_text(value, "a size such as 512KiB, 10MiB or 1GiB")
+    if isinstance(text, int):
+        return _within_int64(text, "size must be -1 (unlimited) or positive, got {}", "size {} is too large")
     match = _SIZE.match(text)
     if not match or match.group(2).lower() not in SIZES:
         raise UnitError(f"invalid size {shown(value)} (use e.g. 512KiB, 10MiB, 1GiB or bytes; K, M, G and T are "
