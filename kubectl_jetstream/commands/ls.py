@@ -3,7 +3,6 @@ are unmanaged or missing."""
 
 from ..kinds import address, kind_of
 from ..output import dump, table
-from .streamtable import missing_names, table_rows
 
 
 def add_arguments(parser):
@@ -40,6 +39,7 @@ async def _names(ctx):
 
 async def _ls(ctx, args, specs):
     from ..plan import name_order  # heavy: not for --help or -o name
+    from .streamtable import missing_names, table_rows  # health and its dataclasses: not for -o name
 
     table_output = args.output in (None, "wide")
     async with ctx.jetstream() as js:
