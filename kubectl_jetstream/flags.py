@@ -93,23 +93,28 @@ def secret_flag(word):
     return next((flag for flag in SECRET_FLAGS if flag.startswith(word)), None)
 
 
-def secret_values(argv):
-    """[(flag, value)] given to secret-bearing flags in a command line: `--token X` and `--tok=X`."""
-    found, pending = [], None
+def redacted_words(argv, shown=lambda flag, value: "***"):
+    """(the words of a command line with each secret-bearing flag's value replaced by `shown(flag, value)`,
+    the values replaced): `--token X` and `--tok=X` alike."""
+    words, hidden, pending = [], [], None
     for word in argv:
         flag, eq, value = word.partition("=")
         if pending:
-            found.append((pending, word))
+            words.append(shown(pending, word))
+            hidden.append(word)
         elif eq and secret_flag(flag):
-            found.append((secret_flag(flag), value))
+            words.append(f"{flag}={shown(secret_flag(flag), value)}")
+            hidden.append(value)
+        else:
+            words.append(word)
         pending = None if eq else secret_flag(word)
-    return [(flag, value) for flag, value in found if value]
+    return words, [value for value in hidden if value]
 
 
 def hide_secrets(text, argv):
     """`text` (argparse's message, which quotes words back: `ambiguous option: --tok=VALUE`) without the
     secret values of `argv`."""
-    for _flag, value in sorted(secret_values(argv), key=lambda fv: -len(fv[1])):
+    for value in sorted(redacted_words(argv)[1], key=len, reverse=True):
         text = text.replace(value, "***")
     return text
 

@@ -51,10 +51,10 @@ def consumer_state(info, limits=None):
     pending = int(info.get("num_pending") or 0)
     ack_pending = int(info.get("num_ack_pending") or 0)
     redelivered = int(info.get("num_redelivered") or 0)
-    delivered_age, ack_age = consumer_ages(info)
-    idle = limits.idle_s
     if pending == 0 and ack_pending == 0:
         return OK, ""
+    delivered_age, ack_age = consumer_ages(info)  # after the common idle case: three timestamps to parse
+    idle = limits.idle_s
     quiet_for = min((a for a in (delivered_age, ack_age) if a is not None), default=None)
     never_or_idle = quiet_for is None or quiet_for > idle
     if pending:

@@ -30,9 +30,8 @@ async def _consumers(ctx, args, names, limits):
         server = await js.snapshot(names=wanted)
     missing = [n for n in names if n not in server]
     entries = []
-    for name in sorted(server):
-        if wanted is None or name in wanted:
-            entries += assess(name, server[name]["consumer_infos"], limits, ephemeral=args.all)
+    for name in sorted(server):  # only the wanted streams: snapshot(names) fetched no others
+        entries += assess(name, server[name]["consumer_infos"], limits, ephemeral=args.all)
     entries = worst_first(entries)
     show(ctx, entries, args.output)
     if not entries and args.output not in ("json", "yaml"):

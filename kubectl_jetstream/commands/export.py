@@ -23,16 +23,18 @@ def file_names(streams):
     """{stream: file name}: the lower-cased name, as streams.d names its files. Names that differ only in
     case (ORDERS, orders) would share it, so each of them gets a digest of its exact spelling too
     (orders-1a2b3c4d.yaml): no two files collide, not even on a case-insensitive file system."""
-    import hashlib  # 3 ms (OpenSSL): only when names collide in case
-
     groups = {}
     for name in streams:
         groups.setdefault(name.casefold(), []).append(name)
     out = {}
     for names in groups.values():
         for name in names:
-            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-            out[name] = f"{name.lower()}.yaml" if len(names) == 1 else f"{name.lower()}-{digest}.yaml"
+            if len(names) == 1:
+                out[name] = f"{name.lower()}.yaml"
+            else:
+                import hashlib  # 3 ms (OpenSSL): only when names collide in case
+
+                out[name] = f"{name.lower()}-{hashlib.sha256(name.encode()).hexdigest()[:8]}.yaml"
     return out
 
 

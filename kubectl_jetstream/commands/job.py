@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..errors import UsageError
 from ..output import to_yaml
-from ..flags import add_common_arguments, common_dests, hide_secrets, secret_flag
+from ..flags import add_common_arguments, common_dests, hide_secrets, redacted_words
 from ..parsers import APPEND, COUNT, SWITCH, kind, options
 from . import COMMANDS
 from .common import select_specs, stream_names
@@ -98,17 +98,7 @@ def _redacted(argv):
     """The words of a command line with the values of secret-bearing flags hidden (a URL's password only)."""
     from ..connect import redact_url
 
-    shown, pending = [], None
-    for word in argv:
-        flag, eq, value = word.partition("=")
-        if pending:
-            shown.append(redact_url(word) if pending == "--nats-url" else "***")
-        elif eq and secret_flag(flag):
-            shown.append(f"{flag}={redact_url(value) if secret_flag(flag) == '--nats-url' else '***'}")
-        else:
-            shown.append(word)
-        pending = None if eq else secret_flag(word)
-    return shown
+    return redacted_words(argv, lambda flag, value: redact_url(value) if flag == "--nats-url" else "***")[0]
 
 
 def verb_parser(verb, prog="kubectl jetstream"):

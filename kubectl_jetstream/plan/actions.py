@@ -60,10 +60,6 @@ def _stream_file_config(spec):
     return cfg
 
 
-def _consumer_file_config(consumer):
-    return dict(consumer)
-
-
 def _plan_stream(spec, current):
     file_cfg = _stream_file_config(spec)
     if current is None:  # its consumers are all created: nothing is compared with the desired state
@@ -99,7 +95,7 @@ def _create_stream_actions(name, file_cfg):
 
 
 def _plan_consumer(stream, consumer, actual, stream_desired):
-    file_cfg = _consumer_file_config(consumer)
+    file_cfg = dict(consumer)
     name = file_cfg.get("durable_name") or file_cfg.get("name")
     if actual is None:
         config = create_config(file_cfg)

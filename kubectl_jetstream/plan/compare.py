@@ -167,7 +167,7 @@ def _canon(key, value):
 
 
 # -- comparison -------------------------------------------------------------------------------------
-def _compared_keys(kind, file_config, desired, actual):
+def _compared_keys(kind, file_config, desired):
     keys = known_keys(kind)
     keys += [k for k in desired if k not in keys]
     skip = set(_IGNORED[kind]) | {k for k in _ONLY_IF_SET[kind] if k not in file_config}
@@ -201,7 +201,7 @@ def _tolerated(kind, key, file_config, desired, actual):
 
 def diff(kind, file_config, desired, actual):
     changes = []
-    for key in _compared_keys(kind, file_config, desired, actual):
+    for key in _compared_keys(kind, file_config, desired):
         if _canon(key, desired.get(key)) != _canon(key, actual.get(key)) \
                 and not _tolerated(kind, key, file_config, desired, actual):
             changes.extend(_changes_for(key, actual.get(key), _shown(key, file_config, desired)))
@@ -286,7 +286,7 @@ def update_config(kind, file_config, desired, actual):
     """The server's config overlaid with the desired one: unknown server keys survive, metadata is the
     file's (the server re-adds its _nats.* keys)."""
     cfg = copy.deepcopy(actual)
-    for key in _compared_keys(kind, file_config, desired, actual):
+    for key in _compared_keys(kind, file_config, desired):
         if key == "metadata":
             continue
         value = desired.get(key)
